@@ -1,0 +1,145 @@
+"""The `tunlab` command line (python3 -m tunlab, with PYTHONPATH=harness; the Makefile does
+this for you)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import sys
+
+from tunlab import run as run_mod
+from tunlab import targets
+from tunlab.errors import AgentError, TunlabError
+from tunlab.guest import Guest
+from tunlab.protocol import decode_text
+from tunlab.qemu import pick_accel
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default="qemu", help="VM backend (default: qemu)")
+    p.add_argument("--accel", default="auto", choices=("auto", "kvm", "tcg"),
+                   help="QEMU accelerator (default: KVM when usable, else TCG)")
+
+
+def cmd_image(args: argparse.Namespace) -> int:
+    if args.guest == "dragonfly":
+        print(f"tunlab image: {targets.unavailable_reason('dragonfly')}", file=sys.stderr)
+        return 2
+    spec = targets.plan(args.guest, progress=True).spec
+    print(f"kernel  {spec.kernel}\ninitrd  {spec.initrd}\nappend  {spec.append}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_mod.main(args.backend, args.accel)
+
+
+HELP = """Type agent requests as `verb key=value ...` (docs/protocol.md), e.g.
+  hello
+  open pi=0                      -> h=1 ifname=tun0
+  ifconfig ifname=tun0 addr=10.0.0.1/32 peer=10.0.0.2 up=1
+  ioctl h=1 req=TUNGETIFF
+  read h=1 wait_ms=1000
+  bench h=1 kind=rtt size=64 ms=1000 local=10.0.0.1 peer=10.0.0.2
+:help this text   :logs where the logs are   :quit power off and leave"""
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    accel = pick_accel(args.accel)
+    plan = targets.plan("linux", args.backend, progress=True)
+    print(f"tunlab console: booting the linux guest ({accel}); console lines are shown with '| '")
+    guest = Guest.boot(plan.spec, backend=args.backend, accel=accel,
+                       echo=lambda line: print(f"| {line}", flush=True))
+    print(f"agent ready after {guest.boot_seconds:.2f} s: {' '.join(f'{k}={v}' for k, v in guest.hello.items())}")
+    print(HELP)
+    try:
+        import readline  # noqa: F401  (line editing and history for input())
+    except ImportError:
+        pass
+    try:
+        while True:
+            try:
+                line = input("agent> ").strip()
+            except EOFError:
+                break
+            if not line:
+                continue
+            if line in (":quit", ":q", "quit", "exit"):
+                break
+            if line == ":help":
+                print(HELP)
+                continue
+            if line == ":logs":
+                print(guest.run_dir)
+                continue
+            verb, *tokens = shlex.split(line)
+            try:
+                fields = dict(t.split("=", 1) for t in tokens)
+            except ValueError:
+                print("arguments are key=value")
+                continue
+            try:
+                reply = guest.agent.request(verb, **fields)
+                print("ok " + " ".join(f"{k}={decode_text(v) if k == 'msg' else v}" for k, v in reply.fields.items()))
+            except AgentError as e:
+                print(f"err {e.name}" + (f" errno={e.errno}" if e.errno is not None else "") +
+                      (f" msg={e.msg}" if e.msg else ""))
+            except TunlabError as e:
+                print(f"tunlab: {e}")
+                if guest.broken or not guest.machine.alive():
+                    break
+    except KeyboardInterrupt:
+        print()
+    finally:
+        how = guest.stop()
+        print(f"guest {how}; logs in {guest.run_dir}")
+    return 0
+
+
+def cmd_timing(args: argparse.Namespace) -> int:
+    """Boot-to-agent-ready over several boots, and the control round trip."""
+    from tunlab.checks import control_round_trip
+    accel = pick_accel(args.accel)
+    plan = targets.plan("linux", args.backend, progress=True)
+    boots = []
+    rt: dict[str, float] = {}
+    for i in range(args.boots):
+        with Guest.boot(plan.spec, backend=args.backend, accel=accel) as g:
+            boots.append(g.boot_seconds)
+            print(f"boot {i + 1}/{args.boots}: agent ready after {g.boot_seconds:.2f} s", flush=True)
+            if i == args.boots - 1 and args.nops:
+                rt = control_round_trip(g.agent, args.nops)
+    result = {"accel": accel, "backend": args.backend, "boots_s": boots,
+              "boot_median_s": statistics.median(boots), "control_round_trip": rt}
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tunlab", description="Test and benchmark tun(4) drivers in QEMU guests.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("image", help="build (or find cached) a guest image")
+    p.add_argument("--guest", default="linux", choices=("linux", "dragonfly"))
+    p.set_defaults(fn=cmd_image)
+    p = sub.add_parser("run", help="boot the default guest and print a short session's report")
+    _common(p)
+    p.set_defaults(fn=cmd_run)
+    p = sub.add_parser("console", help="boot a guest; show its console and give an agent prompt")
+    _common(p)
+    p.set_defaults(fn=cmd_console)
+    p = sub.add_parser("timing", help="measure boot-to-agent-ready and the control round trip")
+    _common(p)
+    p.add_argument("--boots", type=int, default=5)
+    p.add_argument("--nops", type=int, default=1000)
+    p.set_defaults(fn=cmd_timing)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except TunlabError as e:
+        print(f"tunlab {args.cmd}: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"tunlab {args.cmd}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,166 @@
+"""The control client: requests to the guest agent and their replies over one byte stream
+(COM2 of a VM, or the agent's pipes on the kpi target), with a transcript kept as the
+agent log."""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+from pathlib import Path
+from typing import Callable, TextIO
+
+from tunlab.errors import AgentError, AgentTimeout, ProtocolError
+from tunlab.protocol import MAX_FRAME, MAX_ID, Frame, Value, decode_frame, encode_request, is_frame
+
+_LOG_VALUE_MAX = 96  # longer values (packet blobs) are shortened in the transcript
+
+
+def _shorten(line: str) -> str:
+    parts = []
+    for token in line.split(" "):
+        key, sep, value = token.partition("=")
+        if sep and len(value) > _LOG_VALUE_MAX:
+            token = f"{key}={value[:_LOG_VALUE_MAX]}...({len(value)} chars)"
+        parts.append(token)
+    return " ".join(parts)
+
+
+class AgentClient:
+    """Speaks docs/protocol.md. `liveness` is called while waiting and raises when the
+    guest has crashed or died, so no wait outlives the guest."""
+
+    def __init__(self, rfd: int, wfd: int, log_path: Path, default_timeout: float,
+                 liveness: Callable[[], None] = lambda: None, where: str = "") -> None:
+        self._rfd = rfd
+        self._wfd = wfd
+        self._buf = bytearray()
+        self._next_id = 1
+        self._lock = threading.Lock()
+        self.default_timeout = default_timeout
+        self.liveness = liveness
+        self.where = where  # named in timeout messages: which logs to look at
+        self.log_path = log_path
+        self._log: TextIO = open(log_path, "a", encoding="utf-8")
+        self._section: TextIO | None = None
+        self.noise: list[str] = []
+
+    # -- logging --------------------------------------------------------------------------
+    def note(self, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
+        row = f"{stamp} {text}\n"
+        for f in (self._log, self._section):
+            if f:
+                f.write(row)
+                f.flush()
+
+    def begin_section(self, path: Path | None) -> None:
+        """Also copy the transcript, from now on, to `path` (a per-test agent log)."""
+        if self._section:
+            self._section.close()
+        self._section = open(path, "a", encoding="utf-8") if path else None
+
+    # -- the wire -------------------------------------------------------------------------
+    def _send(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AgentTimeout(f"could not send to the agent within the deadline{self.where}")
+            _, w, _ = select.select([], [self._wfd], [], min(left, 0.2))
+            if w:
+                view = view[os.write(self._wfd, view):]
+            else:
+                self.liveness()
+
+    def _read_line(self, deadline: float, what: str) -> str | None:
+        """The next line from the agent, or None when the deadline passes."""
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                line = bytes(self._buf[:nl]).decode("ascii", "replace").rstrip("\r")
+                del self._buf[:nl + 1]
+                return line
+            if len(self._buf) >= MAX_FRAME:
+                raise ProtocolError(f"agent sent a line over {MAX_FRAME} bytes while {what}: "
+                                    f"{bytes(self._buf[:120])!r}...{self.where}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self._rfd], [], [], min(left, 0.1))
+            if r:
+                chunk = os.read(self._rfd, 65536)
+                if not chunk:
+                    self.liveness()
+                    raise ProtocolError(f"the agent's channel closed while {what}{self.where}")
+                self._buf += chunk
+            else:
+                self.liveness()
+
+    def request(self, verb: str, timeout: float | None = None, check: bool = True,
+                **args: Value) -> Frame:
+        """Send one request and return its reply. An `err` reply raises AgentError unless
+        check=False; silence beyond `timeout` raises AgentTimeout; a malformed frame raises
+        ProtocolError."""
+        timeout = self.default_timeout if timeout is None else timeout
+        with self._lock:
+            req_id = self._next_id
+            self._next_id = self._next_id % MAX_ID + 1
+            data = encode_request(req_id, verb, args)
+            deadline = time.monotonic() + timeout
+            self.note(">> " + _shorten(data.decode().rstrip("\n")))
+            self._send(data, deadline)
+            what = f"waiting for the reply to {verb!r} (id {req_id})"
+            while True:
+                line = self._read_line(deadline, what)
+                if line is None:
+                    self.liveness()
+                    self.note(f"!! no reply to {verb} (id {req_id}) within {timeout:.1f} s")
+                    raise AgentTimeout(f"agent did not answer {verb!r} (id {req_id}) within "
+                                       f"{timeout:.1f} s{self.where}")
+                if not is_frame(line):
+                    self.noise.append(line)
+                    self.note("~~ " + line[:200])
+                    continue
+                self.note("<< " + _shorten(line))
+                try:
+                    frame = decode_frame(line)
+                except ProtocolError as e:
+                    raise ProtocolError(f"{e} (while {what}){self.where}") from None
+                if frame.word == "log":
+                    continue
+                if frame.id == 0 and frame.word == "err":
+                    raise ProtocolError(f"agent rejected the {verb!r} request: {frame.error} "
+                                        f"{frame.text('msg')}{self.where}")
+                if frame.id != req_id:
+                    raise ProtocolError(f"reply id {frame.id} does not match request id {req_id} "
+                                        f"({verb}): {line[:200]!r}{self.where}")
+                if check and not frame.ok:
+                    errno = int(frame.fields["errno"]) if frame.fields.get("errno", "").lstrip("-").isdigit() else None
+                    raise AgentError(verb, frame.error, errno, frame.text("msg"))
+                return frame
+
+    def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are (for tests of the agent's handling of bad input)."""
+        with self._lock:
+            self.note(">> (raw) " + _shorten(data.decode("ascii", "replace").rstrip("\n")))
+            self._send(data, time.monotonic() + self.default_timeout)
+
+    def read_frame(self, timeout: float) -> Frame | None:
+        """The next frame the agent sends of its own accord (None when none comes)."""
+        with self._lock:
+            deadline = time.monotonic() + timeout
+            while True:
+                line = self._read_line(deadline, "waiting for a frame")
+                if line is None:
+                    return None
+                if is_frame(line):
+                    self.note("<< " + _shorten(line))
+                    return decode_frame(line)
+
+    def close(self) -> None:
+        for f in (self._section, self._log):
+            if f:
+                f.close()
+        self._section = None

@@ -1,0 +1,49 @@
+"""Console patterns that mean a guest kernel crashed, one table per guest OS.
+
+Kept as data, apart from the code that watches the console (console.py). Each entry is
+(kind, regex); the first group of the regex, if any, becomes the crash title.
+"""
+
+from __future__ import annotations
+
+import re
+
+CrashTable = list[tuple[str, re.Pattern[str]]]
+
+
+def _table(rows: list[tuple[str, str]]) -> CrashTable:
+    return [(kind, re.compile(rx)) for kind, rx in rows]
+
+
+LINUX = _table([
+    ("panic", r"Kernel panic - not syncing: ?(.*)"),
+    ("oops", r"Oops: (.*)"),
+    ("bug", r"BUG: (.*)"),
+    ("gpf", r"general protection fault(.*)"),
+    ("stall", r"rcu: INFO: (rcu_\w+ detected stalls.*)"),
+    ("hung", r"INFO: (task \S+ blocked for more than .*)"),
+])
+
+# From DragonFly's kern_shutdown.c, trap.c and ddb (see DRAGONFLY-GUEST.md).
+DRAGONFLY = _table([
+    ("panic", r"^panic: (.*)"),
+    ("trap", r"^(Fatal trap \d+: .+ while in (?:kernel|user) mode)"),
+    ("panic", r"^(SECONDARY PANIC ON CPU \d+)"),
+    ("debugger", r'^Debugger\("(.*)"\)'),
+    ("debugger", r"^((?:Stopped|Breakpoint|Watchpoint) at\s+\S+)"),
+])
+
+# Prompts that end without a newline: matched against the unfinished last line.
+PROMPTS = {"dragonfly": _table([("debugger", r"^(db>) $")]), "linux": []}
+
+TABLES = {"linux": LINUX, "dragonfly": DRAGONFLY}
+
+
+def match_crash(table: CrashTable, line: str) -> tuple[str, str] | None:
+    """(kind, title) when the console line shows a crash, else None."""
+    for kind, rx in table:
+        m = rx.search(line)
+        if m:
+            title = (m.group(1) if rx.groups else line).strip() or line.strip()
+            return kind, title
+    return None

@@ -1,0 +1,119 @@
+"""What a guest is made of (GuestSpec) and the one interface every VM backend implements
+(Machine): start it, hand over its console and control streams, stop it.
+
+Backends live in their own modules (qemu.py) and are registered by name in BACKENDS.
+Every started machine is tracked here, so none outlives the run: an atexit hook and the
+SIGTERM/SIGHUP handlers stop whatever is still running.
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import socket
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Drive:
+    path: Path
+    media: str = "disk"  # "disk" or "cdrom"
+    fmt: str = "raw"
+    readonly: bool = False
+    interface: str = "ide"
+
+
+@dataclass(frozen=True)
+class GuestSpec:
+    """Everything needed to boot one guest, independent of the VM backend."""
+
+    os: str  # "linux" or "dragonfly": picks the console crash patterns
+    name: str
+    kernel: Path | None = None
+    initrd: Path | None = None
+    append: str = ""
+    drives: tuple[Drive, ...] = ()
+    memory_mb: int = 256
+    cpus: int = 1
+    machine: str = "pc"
+    extra_args: tuple[str, ...] = field(default=())
+
+
+class Machine(ABC):
+    """A running VM. Its console (COM1) and control channel (COM2) are stream sockets."""
+
+    spec: GuestSpec
+    run_dir: Path
+    console: socket.socket
+    control: socket.socket
+
+    @abstractmethod
+    def start(self, connect_timeout: float) -> None:
+        """Launch the VM and connect both serial channels."""
+
+    @abstractmethod
+    def alive(self) -> bool:
+        """Whether the VM is still running."""
+
+    @abstractmethod
+    def wait_exit(self, timeout: float) -> bool:
+        """Wait for the VM to end on its own; True when it has."""
+
+    @abstractmethod
+    def kill(self) -> None:
+        """End the VM now and release everything it holds (idempotent)."""
+
+    @abstractmethod
+    def describe_exit(self) -> str:
+        """How the VM ended (exit status, the backend's own log tail), for failure messages."""
+
+
+_live: set[Machine] = set()
+_live_lock = threading.Lock()
+
+
+def track(machine: Machine) -> None:
+    with _live_lock:
+        _live.add(machine)
+
+
+def untrack(machine: Machine) -> None:
+    with _live_lock:
+        _live.discard(machine)
+
+
+def kill_all() -> None:
+    with _live_lock:
+        machines = list(_live)
+    for m in machines:
+        m.kill()
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    kill_all()
+    # Let the run unwind (pytest's and the CLI's finally blocks) as on Ctrl-C.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+atexit.register(kill_all)
+if threading.current_thread() is threading.main_thread():
+    for _sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(_sig, _on_signal)
+
+
+BackendFactory = Callable[[GuestSpec, Path, str], Machine]
+BACKENDS: dict[str, BackendFactory] = {}
+
+
+def register_backend(name: str, factory: BackendFactory) -> None:
+    BACKENDS[name] = factory
+
+
+def create_machine(backend: str, spec: GuestSpec, run_dir: Path, accel: str) -> Machine:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown VM backend {backend!r} (known: {', '.join(sorted(BACKENDS))})")
+    return BACKENDS[backend](spec, run_dir, accel)

@@ -1,0 +1,184 @@
+"""The direct QEMU backend: the QEMU command line and the QEMU process.
+
+The harness listens on two unix sockets in the run directory and QEMU connects to them as a
+client at start-up (COM1: console, COM2: control), so no byte the guest sends is lost and no
+port is shared. QEMU gets SIGKILL if the harness process dies (PR_SET_PDEATHSIG), and is
+killed by Machine.kill and the exit hooks in machine.py otherwise.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from tunlab.errors import GuestDied, SetupError
+from tunlab.machine import GuestSpec, Machine, register_backend, track, untrack
+
+QEMU = "qemu-system-x86_64"
+_KVM_GET_API_VERSION = 0xAE00
+_KVM_CREATE_VM = 0xAE01
+_PR_SET_PDEATHSIG = 1
+
+
+def kvm_usable() -> bool:
+    """True when /dev/kvm exists and lets us create a VM (not merely exists)."""
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        if fcntl.ioctl(fd, _KVM_GET_API_VERSION) != 12:
+            return False
+        os.close(fcntl.ioctl(fd, _KVM_CREATE_VM, 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def pick_accel(requested: str = "auto") -> str:
+    """`auto`: KVM when usable, else TCG. TUNLAB_ACCEL overrides `auto`."""
+    if requested == "auto":
+        requested = os.environ.get("TUNLAB_ACCEL", "auto")
+    if requested == "auto":
+        return "kvm" if kvm_usable() else "tcg"
+    if requested not in ("kvm", "tcg"):
+        raise SetupError(f"unknown accelerator {requested!r}: use auto, kvm or tcg")
+    if requested == "kvm" and not kvm_usable():
+        raise SetupError("--accel kvm asked for, but /dev/kvm is missing or unusable")
+    return requested
+
+
+def qemu_command(spec: GuestSpec, accel: str, console_path: Path, control_path: Path) -> list[str]:
+    """The QEMU command line for a guest. COM1 and COM2 are the first two ISA serial ports
+    (ttyS0/ttyS1 on Linux, sio0/sio1 on DragonFly); nothing else is attached by default."""
+    cmd = [
+        QEMU,
+        "-name", spec.name,
+        "-machine", f"{spec.machine},accel={accel}",
+        "-cpu", "max" if accel == "tcg" else "host",
+        "-m", str(spec.memory_mb),
+        "-smp", str(spec.cpus),
+        "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+        "-chardev", f"socket,id=com1,path={console_path}",
+        "-serial", "chardev:com1",
+        "-chardev", f"socket,id=com2,path={control_path}",
+        "-serial", "chardev:com2",
+    ]
+    if spec.kernel:
+        cmd += ["-kernel", str(spec.kernel)]
+    if spec.initrd:
+        cmd += ["-initrd", str(spec.initrd)]
+    if spec.append:
+        cmd += ["-append", spec.append]
+    for i, d in enumerate(spec.drives):
+        opts = f"file={d.path},format={d.fmt},media={d.media},if={d.interface},index={i}"
+        if d.readonly:
+            opts += ",readonly=on"
+        cmd += ["-drive", opts]
+    cmd += list(spec.extra_args)
+    return cmd
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class QemuMachine(Machine):
+    def __init__(self, spec: GuestSpec, run_dir: Path, accel: str) -> None:
+        self.spec = spec
+        self.run_dir = run_dir
+        self.accel = accel
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stderr_path = run_dir / "qemu.log"
+        self.command: list[str] = []
+
+    def start(self, connect_timeout: float) -> None:
+        if not shutil.which(QEMU):
+            raise SetupError(f"{QEMU} not found: run `make deps` (installs qemu-system-x86)")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        listeners = {}
+        for name in ("console", "control"):
+            path = self.run_dir / f"{name}.sock"
+            path.unlink(missing_ok=True)
+            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            srv.bind(str(path))
+            srv.listen(1)
+            listeners[name] = (srv, path)
+        self.command = qemu_command(self.spec, self.accel, listeners["console"][1], listeners["control"][1])
+        (self.run_dir / "qemu.cmdline").write_text(shlex.join(self.command) + "\n")
+        try:
+            with open(self.stderr_path, "wb") as err:
+                self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=err,
+                                             stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+            track(self)
+            # QEMU connects the chardevs in command-line order: console first.
+            self.console = self._accept(listeners["console"][0], connect_timeout)
+            self.control = self._accept(listeners["control"][0], connect_timeout)
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            for srv, path in listeners.values():
+                srv.close()
+                path.unlink(missing_ok=True)
+
+    def _accept(self, srv: socket.socket, timeout: float) -> socket.socket:
+        deadline = time.monotonic() + timeout
+        srv.settimeout(0.1)
+        while True:
+            try:
+                conn, _ = srv.accept()
+                conn.setblocking(True)
+                return conn
+            except socket.timeout:
+                pass
+            if not self.alive():
+                raise GuestDied(f"QEMU exited at start-up: {self.describe_exit()}")
+            if time.monotonic() > deadline:
+                raise GuestDied(f"QEMU did not connect its serial ports within {timeout:.0f} s "
+                                f"(see {self.stderr_path})")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_exit(self, timeout: float) -> bool:
+        if self.proc is None:
+            return True
+        try:
+            self.proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        untrack(self)
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def describe_exit(self) -> str:
+        status = "not started" if self.proc is None else (
+            "still running" if self.proc.poll() is None else f"exit status {self.proc.returncode}")
+        try:
+            tail = self.stderr_path.read_text(errors="replace").strip().splitlines()[-5:]
+        except OSError:
+            tail = []
+        return status + (": " + " | ".join(tail) if tail else "") + f" (QEMU log: {self.stderr_path})"
+
+
+register_backend("qemu", QemuMachine)

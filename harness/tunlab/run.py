@@ -1,0 +1,102 @@
+"""`tunlab run`: boot the default guest, run a short session (ioctl checks, packet injection,
+a throughput sample) and print a readable report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from tunlab import checks, targets
+from tunlab.errors import TunlabError
+from tunlab.guest import Guest
+from tunlab.qemu import pick_accel
+
+LOCAL, PEER = "10.78.0.1", "10.78.0.2"
+
+
+@dataclass
+class Row:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _check(rows: list[Row], name: str, fn: Callable[[], str]) -> None:
+    print(f"  ... {name}", end="\r", flush=True)
+    try:
+        rows.append(Row(name, True, fn()))
+    except (TunlabError, AssertionError) as e:
+        rows.append(Row(name, False, str(e).splitlines()[0]))
+    r = rows[-1]
+    print(f"  {'PASS' if r.ok else 'FAIL'}  {r.name:<34} {r.detail}")
+
+
+def session(guest: Guest, rows: list[Row]) -> None:
+    dev = guest.open_tun(addr=f"{LOCAL}/32", peer=PEER, nonblock=True)
+
+    def tungetiff() -> str:
+        reply = dev.ioctl("TUNGETIFF")
+        name, flags = reply.text("name"), reply.int("flags")
+        checks.expect(name == dev.ifname, f"TUNGETIFF name {name!r}, expected {dev.ifname!r}")
+        checks.expect(flags & 0x0001 and flags & 0x1000, f"TUNGETIFF flags {flags:#x} lack IFF_TUN|IFF_NO_PI")
+        return f"{name} flags={flags:#06x} (IFF_TUN|IFF_NO_PI)"
+
+    def mtu() -> str:
+        dev.configure(mtu=1400)
+        seen = dev.info().int("mtu")
+        dev.configure(mtu=1500)
+        checks.expect(seen == 1400, f"stack reports mtu {seen} after setting 1400")
+        return "set 1400, stack reports 1400"
+
+    def counters() -> str:
+        st = dev.stats()
+        checks.expect(st.get("rx_packets", 0) >= 1 and st.get("tx_packets", 0) >= 1,
+                      f"counters did not advance: {st}")
+        return f"rx {st['rx_packets']} pkts / tx {st['tx_packets']} pkts"
+
+    def control() -> str:
+        rt = checks.control_round_trip(guest.agent, 200)
+        return f"{rt['count']} no-ops: median {rt['median_ms']:.2f} ms, p99 {rt['p99_ms']:.2f} ms"
+
+    def throughput(kind: str, size: int) -> Callable[[], str]:
+        def run() -> str:
+            r = dev.bench(kind, size, 1000, LOCAL, PEER)
+            checks.expect(r.int("packets") > 0, f"bench {kind} moved no packets")
+            return (f"{r.float('pps'):>9.0f} pkt/s {r.float('mbps'):>8.2f} Mbit/s "
+                    f"({r.int('packets')} pkts, {r.int('errors')} errors)")
+        return run
+
+    _check(rows, f"TUNGETIFF on {dev.ifname}", tungetiff)
+    _check(rows, "non-blocking read, empty queue", lambda: checks.nonblocking_read_is_eagain(dev))
+    _check(rows, "MTU change seen by the stack", mtu)
+    _check(rows, "inject ICMP echo, read reply", lambda: checks.icmp_echo_roundtrip(dev, LOCAL, PEER))
+    _check(rows, "interface counters", counters)
+    _check(rows, "control round trip (COM2)", control)
+    for kind, size in (("rtt", 64), ("write", 1400), ("read", 1400)):
+        _check(rows, f"throughput {kind} {size} B, 1 s", throughput(kind, size))
+    dev.close()
+
+
+def main(backend: str = "qemu", accel: str = "auto") -> int:
+    accel = pick_accel(accel)
+    print(f"tunlab run: target linux, backend {backend}, accelerator {accel}")
+    plan = targets.plan("linux", backend, progress=True)
+    t0 = time.monotonic()
+    rows: list[Row] = []
+    guest = Guest.boot(plan.spec, backend=backend, accel=accel)
+    try:
+        h = guest.hello
+        print(f"  guest booted, agent ready in {guest.boot_seconds:.2f} s: agent {h.get('agent')} "
+              f"backend {h.get('backend')} on {h.get('os')}")
+        session(guest, rows)
+    except TunlabError as e:
+        rows.append(Row("session", False, str(e)))
+        print(f"  FAIL  session aborted: {e}")
+    finally:
+        how = guest.stop()
+    failed = [r for r in rows if not r.ok]
+    print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed in {time.monotonic() - t0:.1f} s; "
+          f"guest {how}")
+    print(f"logs: {guest.run_dir} (console.log, agent.log, qemu.log)")
+    return 1 if failed else 0
