@@ -45,6 +45,9 @@ class AgentClient:
         self._log: TextIO = open(log_path, "a", encoding="utf-8")
         self._section: TextIO | None = None
         self.noise: list[str] = []
+        # Set after a timeout or a protocol error: replies may then be out of step with
+        # requests, so the channel is not used again.
+        self.failed = ""
 
     # -- logging --------------------------------------------------------------------------
     def note(self, text: str) -> None:
@@ -102,44 +105,53 @@ class AgentClient:
                 **args: Value) -> Frame:
         """Send one request and return its reply. An `err` reply raises AgentError unless
         check=False; silence beyond `timeout` raises AgentTimeout; a malformed frame raises
-        ProtocolError."""
-        timeout = self.default_timeout if timeout is None else timeout
+        ProtocolError. After either of those the channel refuses further requests."""
         with self._lock:
-            req_id = self._next_id
-            self._next_id = self._next_id % MAX_ID + 1
-            data = encode_request(req_id, verb, args)
-            deadline = time.monotonic() + timeout
-            self.note(">> " + _shorten(data.decode().rstrip("\n")))
-            self._send(data, deadline)
-            what = f"waiting for the reply to {verb!r} (id {req_id})"
-            while True:
-                line = self._read_line(deadline, what)
-                if line is None:
-                    self.liveness()
-                    self.note(f"!! no reply to {verb} (id {req_id}) within {timeout:.1f} s")
-                    raise AgentTimeout(f"agent did not answer {verb!r} (id {req_id}) within "
-                                       f"{timeout:.1f} s{self.where}")
-                if not is_frame(line):
-                    self.noise.append(line)
-                    self.note("~~ " + line[:200])
-                    continue
-                self.note("<< " + _shorten(line))
-                try:
-                    frame = decode_frame(line)
-                except ProtocolError as e:
-                    raise ProtocolError(f"{e} (while {what}){self.where}") from None
-                if frame.word == "log":
-                    continue
-                if frame.id == 0 and frame.word == "err":
-                    raise ProtocolError(f"agent rejected the {verb!r} request: {frame.error} "
-                                        f"{frame.text('msg')}{self.where}")
-                if frame.id != req_id:
-                    raise ProtocolError(f"reply id {frame.id} does not match request id {req_id} "
-                                        f"({verb}): {line[:200]!r}{self.where}")
-                if check and not frame.ok:
-                    errno = int(frame.fields["errno"]) if frame.fields.get("errno", "").lstrip("-").isdigit() else None
-                    raise AgentError(verb, frame.error, errno, frame.text("msg"))
-                return frame
+            if self.failed:
+                raise ProtocolError(f"control channel not used after an earlier failure ({self.failed})")
+            try:
+                return self._request(verb, timeout, check, args)
+            except (AgentTimeout, ProtocolError) as e:
+                self.failed = str(e).splitlines()[0]
+                raise
+
+    def _request(self, verb: str, timeout: float | None, check: bool, args: dict[str, Value]) -> Frame:
+        timeout = self.default_timeout if timeout is None else timeout
+        req_id = self._next_id
+        self._next_id = self._next_id % MAX_ID + 1
+        data = encode_request(req_id, verb, args)
+        deadline = time.monotonic() + timeout
+        self.note(">> " + _shorten(data.decode().rstrip("\n")))
+        self._send(data, deadline)
+        what = f"waiting for the reply to {verb!r} (id {req_id})"
+        while True:
+            line = self._read_line(deadline, what)
+            if line is None:
+                self.liveness()
+                self.note(f"!! no reply to {verb} (id {req_id}) within {timeout:.1f} s")
+                raise AgentTimeout(f"agent did not answer {verb!r} (id {req_id}) within "
+                                   f"{timeout:.1f} s{self.where}")
+            if not is_frame(line):
+                self.noise.append(line)
+                self.note("~~ " + line[:200])
+                continue
+            self.note("<< " + _shorten(line))
+            try:
+                frame = decode_frame(line)
+            except ProtocolError as e:
+                raise ProtocolError(f"{e} (while {what}){self.where}") from None
+            if frame.word == "log":
+                continue
+            if frame.id == 0 and frame.word == "err":
+                raise ProtocolError(f"agent rejected the {verb!r} request: {frame.error} "
+                                    f"{frame.text('msg')}{self.where}")
+            if frame.id != req_id:
+                raise ProtocolError(f"reply id {frame.id} does not match request id {req_id} "
+                                    f"({verb}): {line[:200]!r}{self.where}")
+            if check and not frame.ok:
+                errno = int(frame.fields["errno"]) if frame.fields.get("errno", "").lstrip("-").isdigit() else None
+                raise AgentError(verb, frame.error, errno, frame.text("msg"))
+            return frame
 
     def send_raw(self, data: bytes) -> None:
         """Write bytes as they are (for tests of the agent's handling of bad input)."""

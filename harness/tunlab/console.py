@@ -102,6 +102,10 @@ class ConsoleWatcher:
         with self._cond:
             return list(self._tail)
 
+    def send(self, data: bytes) -> None:
+        """Type on the console (loader prompts, an installer's questions)."""
+        self._sock.sendall(data)
+
     def begin_section(self, path: Path | None) -> None:
         """Also copy the console, from now on, to `path` (a per-test log); None stops."""
         with self._cond:

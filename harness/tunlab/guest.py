@@ -47,7 +47,7 @@ class Guest:
         self.client: AgentClient | None = None
         self.hello: dict[str, str] = {}
         self.boot_seconds = 0.0
-        self.broken = ""  # why this guest must not be reused; "" while healthy
+        self._broken = ""
         self.pcap: PcapWriter | None = None
         self.devices: dict[int, TunDevice] = {}  # open devices by agent handle
 
@@ -87,6 +87,15 @@ class Guest:
         self.client.note(f"agent ready {self.boot_seconds:.2f} s after launch: {reply.line}")
 
     # -- health ---------------------------------------------------------------------------
+    @property
+    def broken(self) -> str:
+        """Why this guest must not be reused ("" while healthy)."""
+        return self._broken or (self.client.failed if self.client else "")
+
+    @broken.setter
+    def broken(self, why: str) -> None:
+        self._broken = why
+
     def check_alive(self) -> None:
         """Raise if the guest crashed or its VM ended (used by every wait)."""
         assert self.watcher is not None
