@@ -9,6 +9,7 @@ import shlex
 import statistics
 import sys
 
+from tunlab import libvirt_daemon
 from tunlab import run as run_mod
 from tunlab import targets
 from tunlab.errors import AgentError, TunlabError
@@ -25,8 +26,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def cmd_image(args: argparse.Namespace) -> int:
     if args.guest == "dragonfly":
-        print(f"tunlab image: {targets.unavailable_reason('dragonfly')}", file=sys.stderr)
-        return 2
+        from tunlab import image_dragonfly
+        return image_dragonfly.cli_build(args.release, args.iso, args.trust_first_use,
+                                         pick_accel(args.accel), args.backend)
     spec = targets.plan(args.guest, progress=True).spec
     print(f"kernel  {spec.kernel}\ninitrd  {spec.initrd}\nappend  {spec.append}")
     return 0
@@ -103,16 +105,22 @@ def cmd_timing(args: argparse.Namespace) -> int:
     from tunlab.checks import control_round_trip
     accel = pick_accel(args.accel)
     plan = targets.plan("linux", args.backend, progress=True)
-    boots = []
+    backends = ["qemu", "libvirt"] if args.compare_backends else [args.backend]
+    boots: dict[str, list[float]] = {b: [] for b in backends}
     rt: dict[str, float] = {}
     for i in range(args.boots):
-        with Guest.boot(plan.spec, backend=args.backend, accel=accel) as g:
-            boots.append(g.boot_seconds)
-            print(f"boot {i + 1}/{args.boots}: agent ready after {g.boot_seconds:.2f} s", flush=True)
-            if i == args.boots - 1 and args.nops:
-                rt = control_round_trip(g.agent, args.nops)
-    result = {"accel": accel, "backend": args.backend, "boots_s": boots,
-              "boot_median_s": statistics.median(boots), "control_round_trip": rt}
+        for b in backends:  # interleaved, so that every backend sees the same load
+            with Guest.boot(plan.spec, backend=b, accel=accel) as g:
+                boots[b].append(g.boot_seconds)
+                print(f"boot {i + 1}/{args.boots} ({b}): agent ready after {g.boot_seconds:.2f} s", flush=True)
+                if i == args.boots - 1 and args.nops and b == backends[0]:
+                    rt = control_round_trip(g.agent, args.nops)
+    result: dict[str, object] = {"accel": accel, "backend": backends[0], "boots_s": boots[backends[0]],
+                                 "boot_median_s": statistics.median(boots[backends[0]]), "control_round_trip": rt}
+    if args.compare_backends:
+        medians = {b: statistics.median(v) for b, v in boots.items()}
+        result = {"accel": accel, "boots_s": boots, "boot_median_s": medians,
+                  "ratio_libvirt_to_qemu": medians["libvirt"] / medians["qemu"], "control_round_trip": rt}
     print(json.dumps(result, indent=2))
     return 0
 
@@ -122,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("image", help="build (or find cached) a guest image")
     p.add_argument("--guest", default="linux", choices=("linux", "dragonfly"))
+    p.add_argument("--release", help="dragonfly: release (default: releases.json's, env RELEASE)")
+    p.add_argument("--iso", help="dragonfly: a local ISO or .iso.bz2 (env ISO)")
+    p.add_argument("--trust-first-use", action="store_true",
+                   help="dragonfly: accept an ISO with no pinned hash, recording its hashes "
+                        "(env TRUST_FIRST_USE=1)")
+    _common(p)
     p.set_defaults(fn=cmd_image)
     p = sub.add_parser("run", help="boot the default guest and print a short session's report")
     _common(p)
@@ -133,10 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     _common(p)
     p.add_argument("--boots", type=int, default=5)
     p.add_argument("--nops", type=int, default=1000)
+    p.add_argument("--compare-backends", action="store_true",
+                   help="boot through qemu and libvirt in turn; report both medians and their ratio")
     p.set_defaults(fn=cmd_timing)
     args = parser.parse_args(argv)
+    backend = "libvirt" if getattr(args, "compare_backends", False) else getattr(args, "backend", "")
     try:
-        return int(args.fn(args))
+        with libvirt_daemon.for_backend(backend):  # a private libvirt daemon when none runs
+            return int(args.fn(args))
     except TunlabError as e:
         print(f"tunlab {args.cmd}: {e}", file=sys.stderr)
         return 1

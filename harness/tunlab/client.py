@@ -32,7 +32,8 @@ class AgentClient:
     guest has crashed or died, so no wait outlives the guest."""
 
     def __init__(self, rfd: int, wfd: int, log_path: Path, default_timeout: float,
-                 liveness: Callable[[], None] = lambda: None, where: str = "") -> None:
+                 liveness: Callable[[], None] = lambda: None, where: str = "",
+                 on_close: Callable[[], None] = lambda: None) -> None:
         self._rfd = rfd
         self._wfd = wfd
         self._buf = bytearray()
@@ -40,6 +41,7 @@ class AgentClient:
         self._lock = threading.Lock()
         self.default_timeout = default_timeout
         self.liveness = liveness
+        self.on_close = on_close  # called when the channel ends; may raise a better error
         self.where = where  # named in timeout messages: which logs to look at
         self.log_path = log_path
         self._log: TextIO = open(log_path, "a", encoding="utf-8")
@@ -95,7 +97,7 @@ class AgentClient:
             if r:
                 chunk = os.read(self._rfd, 65536)
                 if not chunk:
-                    self.liveness()
+                    self.on_close()
                     raise ProtocolError(f"the agent's channel closed while {what}{self.where}")
                 self._buf += chunk
             else:

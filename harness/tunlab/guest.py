@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from tunlab import qemu  # noqa: F401  (registers the "qemu" backend)
+from tunlab import libvirt_backend  # noqa: F401  (registers "libvirt"; imports python3-libvirt only when used)
 from tunlab.client import AgentClient
 from tunlab.console import ConsoleWatcher
 from tunlab.errors import GuestDied, TunlabError
@@ -49,6 +50,7 @@ class Guest:
         self.boot_seconds = 0.0
         self._broken = ""
         self.pcap: PcapWriter | None = None
+        self.ended = ""  # how the guest ended, once stop() has run
         self.devices: dict[int, TunDevice] = {}  # open devices by agent handle
 
     @classmethod
@@ -70,7 +72,8 @@ class Guest:
         self.watcher = ConsoleWatcher(self.machine.console, self.run_dir / "console.log", self.spec.os, echo)
         ctl = self.machine.control.fileno()
         self.client = AgentClient(ctl, ctl, self.run_dir / "agent.log", self.timeouts.request,
-                                  self.check_alive, where=f"\n(logs: {self.run_dir})")
+                                  self.check_alive, where=f"\n(logs: {self.run_dir})",
+                                  on_close=self._control_closed)
         self.client.note(f"booting {self.spec.name} ({self.machine.describe_exit()})")
         # The agent announces itself with a log frame once it has opened COM2; anything sent
         # before that could be lost in the UART, so wait for it before saying hello.
@@ -109,6 +112,11 @@ class Guest:
         except TunlabError as e:
             self.broken = self.broken or str(e).splitlines()[0]
             raise
+
+    def _control_closed(self) -> None:
+        """COM2 ended: the VM is going away. Report that, with how it ended."""
+        self.machine.wait_exit(2.0)
+        self.check_alive()
 
     @property
     def agent(self) -> AgentClient:
@@ -149,7 +157,10 @@ class Guest:
 
     # -- the end --------------------------------------------------------------------------
     def stop(self) -> str:
-        """Power the guest off cleanly if it is healthy, else kill it. Returns how it ended."""
+        """Power the guest off cleanly if it is healthy, else kill it. Returns how it ended.
+        Idempotent."""
+        if self.ended:
+            return self.ended
         how = "killed"
         if self.machine.alive() and not self.broken and self.client is not None:
             try:
@@ -169,6 +180,7 @@ class Guest:
         if self.client:
             self.client.note(f"guest {how}")
             self.client.close()
+        self.ended = how
         return how
 
     def __enter__(self) -> "Guest":

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import pytest
 
-from tunlab import targets
+from tunlab import libvirt_daemon, targets
 from tunlab.errors import SetupError, TunlabError
 from tunlab.guest import Guest
 from tunlab.paths import BUILD
@@ -98,8 +98,10 @@ class GuestPool:
 @pytest.fixture(scope="session")
 def guest_pool(request: pytest.FixtureRequest) -> Iterator[GuestPool]:
     pool = GuestPool(request.config)
-    yield pool
-    pool.discard()
+    # --backend libvirt: use the running libvirt daemon, or a private one for this session.
+    with libvirt_daemon.for_backend(pool.backend):
+        yield pool
+        pool.discard()
 
 
 @pytest.fixture

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import functools
 import os
 import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,8 +30,7 @@ _KVM_CREATE_VM = 0xAE01
 _PR_SET_PDEATHSIG = 1
 
 
-def kvm_usable() -> bool:
-    """True when /dev/kvm exists and lets us create a VM (not merely exists)."""
+def _kvm_device_ok() -> bool:
     try:
         fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
     except OSError:
@@ -43,6 +44,28 @@ def kvm_usable() -> bool:
         return False
     finally:
         os.close(fd)
+
+
+@functools.lru_cache(maxsize=1)
+def kvm_usable() -> bool:
+    """True when QEMU can really run a KVM guest here. A /dev/kvm that opens is not enough:
+    in some sandboxes QEMU aborts setting up the vCPU (e.g. "failed to set MSR"), so start a
+    paused KVM machine and see that it stays up."""
+    if not _kvm_device_ok() or not shutil.which(QEMU):
+        return False
+    probe = subprocess.Popen([QEMU, "-machine", "pc,accel=kvm", "-cpu", "host", "-nodefaults",
+                              "-display", "none", "-S", "-monitor", "none", "-serial", "none"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    try:
+        probe.wait(timeout=1.5)
+        return False  # it ended by itself: KVM does not work
+    except subprocess.TimeoutExpired:
+        return True
+    finally:
+        if probe.poll() is None:
+            probe.kill()
+            probe.wait()
 
 
 def pick_accel(requested: str = "auto") -> str:
@@ -107,10 +130,11 @@ class QemuMachine(Machine):
         if not shutil.which(QEMU):
             raise SetupError(f"{QEMU} not found: run `make deps` (installs qemu-system-x86)")
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        # Unix socket paths are limited to 108 bytes: keep them short, outside the run dir.
+        sock_dir = Path(tempfile.mkdtemp(prefix="tunlab-"))
         listeners = {}
         for name in ("console", "control"):
-            path = self.run_dir / f"{name}.sock"
-            path.unlink(missing_ok=True)
+            path = sock_dir / f"{name}.sock"
             srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             srv.bind(str(path))
             srv.listen(1)
@@ -132,6 +156,7 @@ class QemuMachine(Machine):
             for srv, path in listeners.values():
                 srv.close()
                 path.unlink(missing_ok=True)
+            sock_dir.rmdir()
 
     def _accept(self, srv: socket.socket, timeout: float) -> socket.socket:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,38 @@
+/*
+ * agent.h - what the agent's verb handlers share: start-up options, the error-reply helper
+ * for system errors, and the handlers the dispatch table in agent.c names.
+ */
+#ifndef TUNLAB_AGENT_H
+#define TUNLAB_AGENT_H
+
+#include "protocol.h"
+
+#define AGENT_VERSION	"1.0.0"
+
+struct agent_opts {
+	int guest;		/* serving a guest port (--port): poweroff/panic are real */
+	int allow_panic;	/* --allow-panic: debug op=panic also under --stdio */
+	const char *console;	/* where the poweroff sentinel goes; NULL: stderr */
+};
+extern struct agent_opts agent_opts;
+
+/* Comma-separated list of the verbs the agent serves (hello's caps=). */
+const char *agent_caps(void);
+
+/* Run once the current reply has been sent (poweroff sets it). */
+extern void (*agent_after_reply)(void);
+
+/* Builds the error reply for a failed system operation: the errno's name, errno=, and
+ * msg=<what>[: <what the backend said>]. Returns -1. */
+int fail_errno(const struct request *rq, int err, const char *what);
+
+/* Verb handlers: build the reply (ok with keys, or err) and return 0 or -1. */
+typedef int verb_fn(const struct request *rq);
+
+verb_fn verb_hello, verb_nop, verb_poweroff, verb_debug;		/* verb_session.c */
+verb_fn verb_open, verb_close, verb_read, verb_write;			/* verb_device.c */
+verb_fn verb_ioctl;							/* verb_ioctl.c */
+verb_fn verb_ifconfig, verb_ifinfo, verb_route, verb_stats;		/* verb_iface.c */
+verb_fn verb_bench;							/* bench.c */
+
+#endif /* TUNLAB_AGENT_H */

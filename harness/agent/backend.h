@@ -1,0 +1,209 @@
+/*
+ * backend.h - the tun backend interface of the tunlab guest agent.
+ *
+ * The agent core (protocol, verbs, bench) is the same on every target; everything that
+ * touches the tun driver or the guest's network configuration goes through the operations
+ * below. Exactly one backend is linked into a binary, chosen at build time:
+ *
+ *	make BACKEND=linux	backend_linux.c: Linux /dev/net/tun (the default)
+ *	make BACKEND=bsd	backend_bsd.c: DragonFly /dev/tun, over a small system-call
+ *				shim (libc on DragonFly, the driver/kpi emulation on the host)
+ *
+ * Adding a backend:
+ *  1. Write backend_<name>.c implementing every function declared here (stubs that return
+ *     EOPNOTSUPP are fine for what the target cannot do), and nothing else with external
+ *     linkage except what the Makefile's BACKEND_SRCS_<name> adds.
+ *  2. Add BACKEND_SRCS_<name> (and BACKEND_CFLAGS_<name>/BACKEND_LDLIBS_<name> if needed) to
+ *     the Makefile; `make BACKEND=<name>` then builds it.
+ *  3. Give be_name() a value the host knows (`hello` reports it as backend=).
+ * One source may serve two targets: the kpi target can build backend_bsd.c again with
+ * its own BACKEND_SRCS_kpi (the shim over driver/kpi) and BACKEND_CFLAGS_kpi, and answer
+ * "kpi" from be_name().
+ *
+ * Conventions:
+ *  - No operating-system types cross this interface: descriptors are ints, addresses are
+ *    byte arrays in network order, sizes are size_t.
+ *  - Every operation returning int returns 0 on success or a positive errno value, in the
+ *    numbering of the <errno.h> the agent is compiled with (the agent names it, e.g.
+ *    EAGAIN). A backend whose lower layer uses another numbering (the kpi emulation of the
+ *    DragonFly kernel) translates at its own boundary.
+ *  - An operation may call agent_errmsg() before failing to say which step failed
+ *    ("SIOCSIFADDR"); the agent puts it in the error reply's msg=. It may call agent_log()
+ *    to send a log frame to the host.
+ *  - Descriptors (device and socket) are the backend's own: the agent only passes them back.
+ *  - The agent is single-threaded and calls one operation at a time.
+ */
+#ifndef TUNLAB_BACKEND_H
+#define TUNLAB_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Interface names, NUL included (IFNAMSIZ on Linux and DragonFly alike). */
+#define BE_IFNAMSIZ	16
+
+/* An IPv4 or IPv6 address, network byte order. */
+struct be_in4 {
+	uint8_t b[4];
+};
+struct be_in6 {
+	uint8_t b[16];
+};
+
+/* ---- services the agent core provides to the backend ---- */
+
+/* Sends a log frame (TL1 0 log msg=...) to the host; printf-style. */
+void agent_log(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+/* Records what failed, for the msg= of the error reply to the current request. */
+void agent_errmsg(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* ---- identity and life cycle ---- */
+
+/* The backend's name as `hello` reports it: "linux", "bsd" or "kpi". */
+const char *be_name(void);
+
+/* Called once at start-up, before any other operation (kpi: boots the emulated kernel). */
+int be_init(void);
+
+/* Powers the machine off after syncing; returns only on failure (with the errno). Only
+ * called when the agent serves a real guest port (--port). */
+int be_poweroff(void);
+
+/* Crashes the kernel on purpose (debug op=panic). Returns only on failure. Only called
+ * with --port or --allow-panic. */
+int be_panic(void);
+
+/* ---- the tun device ---- */
+
+struct be_open_opts {
+	const char *name;	/* requested unit/interface name, or NULL for the next free */
+	int pi;			/* 1: packets carry a 4-byte header (Linux PI, BSD TUNSIFHEAD) */
+	int tap;		/* 1: layer-2 device (Linux IFF_TAP, BSD /dev/tap) */
+	int nonblock;		/* 1: open non-blocking */
+};
+
+/* Opens (and if needed creates) a device; gives its descriptor and interface name. */
+int be_open(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ]);
+
+/* Closes a device descriptor. */
+int be_close(int fd);
+
+/* One read(2) of at most len bytes into buf; *n is what it returned. */
+int be_read(int fd, void *buf, size_t len, size_t *n);
+
+/* One write(2) of len bytes; *n is what it returned. */
+int be_write(int fd, const void *buf, size_t len, size_t *n);
+
+/* Waits until fd is readable (or has an error/EOF to report) for at most timeout_ms
+ * (0: just look). Returns 0 when readable, ETIMEDOUT when the time ran out. */
+int be_wait_readable(int fd, int timeout_ms);
+
+/* Sets (on=1) or clears (on=0) non-blocking mode; reads back the current mode. */
+int be_set_nonblock(int fd, int on);
+int be_get_nonblock(int fd, int *on);
+
+/* ---- packet framing, for the bench loops ---- */
+
+/* How IP packets are framed on one device, as found by be_framing_get(). */
+struct be_framing {
+	uint8_t out_hdr[32];	/* bytes to put before an IP packet written to the device */
+	size_t out_len;
+	int mode;		/* backend-private: how to find the IP packet in a read */
+};
+
+/* Finds the framing of device fd for IP version ipver (4 or 6). EOPNOTSUPP when the
+ * device does not carry bare IP (a tap device). */
+int be_framing_get(int fd, int ipver, struct be_framing *f);
+
+/* Offset of the IP header in n bytes read from the device, or -1 if the framing
+ * prefix is malformed or longer than n. */
+long be_frame_in(const struct be_framing *f, const uint8_t *pkt, size_t n);
+
+/* ---- interface configuration (by interface name) ---- */
+
+/* What `ifconfig` asks for; the backend applies the parts that are set, in the order its
+ * system needs (mtu, address with peer, IPv6 address, then up/down). */
+struct be_ifconfig {
+	const char *ifname;
+	int has_addr;		/* addr/prefixlen */
+	struct be_in4 addr;
+	int prefixlen;
+	int has_peer;		/* point-to-point destination */
+	struct be_in4 peer;
+	int has_addr6;		/* addr6/prefixlen6 */
+	struct be_in6 addr6;
+	int prefixlen6;
+	int mtu;		/* -1: leave */
+	int up;			/* -1: leave, 0: down, 1: up */
+};
+int be_ifconfig(const struct be_ifconfig *c);
+
+struct be_ifinfo {
+	int mtu;
+	unsigned long flags;	/* the system's interface flags (IFF_UP, ...) */
+	int index;
+};
+int be_ifinfo(const char *ifname, struct be_ifinfo *info);
+
+/* Adds (add=1) or deletes (add=0) the IPv4 route dst/prefixlen through interface ifname. */
+int be_route(int add, const struct be_in4 *dst, int prefixlen, const char *ifname);
+
+struct be_ifstats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_dropped, tx_dropped, rx_errors, tx_errors;
+};
+int be_ifstats(const char *ifname, struct be_ifstats *st);
+
+/* ---- a datagram socket, so bench kind=read can send through the stack ---- */
+
+/* Opens a UDP socket bound to src and an ephemeral port, reported in *port. */
+int be_udp_open(const struct be_in4 *src, int *sock, unsigned *port);
+/* Sends one datagram of len bytes to dst:port. */
+int be_udp_send(int sock, const struct be_in4 *dst, unsigned port, const void *buf,
+    size_t len);
+int be_udp_close(int sock);
+
+/* ---- typed ioctls (the `ioctl` verb) ---- */
+
+/* The argument type of an ioctl, which decides the verb's argument and result keys. */
+enum be_ioc_arg {
+	BE_IOC_NONE,		/* no argument (BSD _IO): -                            */
+	BE_IOC_VALUE,		/* value= passed as the argument itself (by value)     */
+	BE_IOC_INT,		/* pointer to an int: value=                           */
+	BE_IOC_IFREQ_FLAGS,	/* device ioctl on a struct ifreq: name= flags=        */
+	BE_IOC_IFREQ_NAME,	/* device ioctl filling an ifreq's name: name=         */
+	BE_IOC_TUNINFO,		/* BSD struct tuninfo: mtu= type= baudrate=            */
+	BE_IOC_SOCK_INT,	/* socket ioctl on ifname=, an int in its ifreq: value= */
+	BE_IOC_SOCK_NAME	/* socket ioctl on ifname=, a name in its ifreq: name=
+				 * (SIOCSIFNAME's new name; SIOCIFCREATE's result) */
+};
+/* Direction bits: IN keys are required arguments, OUT keys are reported. */
+#define BE_IOC_IN	1
+#define BE_IOC_OUT	2
+
+struct be_ioctl_desc {
+	const char *name;	/* as in req=, e.g. "TUNSETIFF" */
+	unsigned long req;	/* the request number */
+	enum be_ioc_arg arg;
+	int dir;		/* BE_IOC_IN | BE_IOC_OUT */
+	int aux;		/* backend-private (e.g. which ifreq field) */
+};
+
+struct be_ioctl_args {
+	long long value;		/* VALUE, INT, SOCK_INT */
+	char name[BE_IFNAMSIZ];		/* IFREQ_FLAGS, IFREQ_NAME, SOCK_NAME */
+	unsigned long flags;		/* IFREQ_FLAGS */
+	int mtu, type, baudrate;	/* TUNINFO */
+};
+
+/* The backend's table of ioctls; *n gets its length. */
+const struct be_ioctl_desc *be_ioctl_table(size_t *n);
+
+/* Runs ioctl d on device fd (or, for BE_IOC_SOCK_*, on a socket for interface ifname),
+ * with a's IN fields; fills a's OUT fields and *ret with ioctl's return value. */
+int be_ioctl(const struct be_ioctl_desc *d, int fd, const char *ifname,
+    struct be_ioctl_args *a, long *ret);
+
+#endif /* TUNLAB_BACKEND_H */

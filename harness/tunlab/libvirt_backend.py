@@ -1,0 +1,381 @@
+"""The libvirt backend: the same guests as the direct QEMU backend, run as libvirt domains.
+
+The domain XML is generated from the GuestSpec by `domain_xml` (a pure function): COM1
+(console) and COM2 (control) are unix sockets that QEMU listens on; the domain is started
+PAUSED, the harness connects to both sockets and waits until QEMU has accepted them, and only
+then resumes the CPUs, so no console byte is lost. Every domain has a unique name
+(tunlab-<spec name>-<pid>-<n>-<random>) and is destroyed and undefined by Machine.kill, which
+the exit hooks in machine.py also call. Which libvirt daemon is used (the user's, or a private
+one started for the run) is decided in libvirt_daemon.py.
+
+python3-libvirt is imported only when a libvirt machine starts, so the rest of tunlab works
+without it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape, quoteattr
+
+from tunlab import libvirt_daemon
+from tunlab.errors import GuestDied, SetupError
+from tunlab.machine import Drive, GuestSpec, Machine, register_backend, track, untrack
+
+NAMESPACE = "https://tunlab.invalid/libvirt/1"  # of the <tunlab:run> element in <metadata>
+QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
+NAME_RE = re.compile(r"^tunlab-.*-(\d+)-(\d+)-[0-9a-f]{6}$")
+SERIAL_ALIASES = ("charserial0", "charserial1")  # libvirt's chardev ids for COM1 and COM2
+_SUN_PATH_MAX = 107
+_CMDLINE_RE = re.compile(r" \\$|^-[a-z]|^[A-Z_]+=\S*( \\)?$|^/\S+qemu")  # the command line in libvirt's log
+_counter = itertools.count(1)
+
+# Drive interfaces: libvirt's bus and the device-name prefix QEMU's `if=` maps to.
+_BUSES = {"ide": ("ide", "hd"), "virtio": ("virtio", "vd"), "scsi": ("scsi", "sd"), "sata": ("sata", "sd")}
+_SHUTOFF_REASONS = {0: "unknown", 1: "guest shut down", 2: "destroyed", 3: "crashed", 4: "migrated",
+                    5: "saved", 6: "failed to start", 7: "restored from a snapshot", 8: "daemon"}
+_STATES = {0: "no state", 1: "running", 2: "blocked", 3: "paused", 4: "shutting down", 5: "shut off",
+           6: "crashed", 7: "suspended"}
+
+
+def domain_name(spec_name: str, pid: int | None = None, n: int | None = None, token: str | None = None) -> str:
+    """A name no other run, and no other guest of this run, can have."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", spec_name).strip("-")
+    safe = re.sub(r"^tunlab-", "", safe) or "guest"
+    pid = os.getpid() if pid is None else pid
+    n = next(_counter) if n is None else n
+    return f"tunlab-{safe}-{pid}-{n}-{token or secrets.token_hex(3)}"
+
+
+def _drive_xml(i: int, d: Drive, seen: dict[str, int]) -> str:
+    if d.interface not in _BUSES:
+        raise SetupError(f"drive {d.path}: interface {d.interface!r} is not supported by the libvirt "
+                         f"backend (use one of {', '.join(_BUSES)})")
+    if d.media not in ("disk", "cdrom"):
+        raise SetupError(f"drive {d.path}: media {d.media!r} must be disk or cdrom")
+    bus, prefix = _BUSES[d.interface]
+    # QEMU's `index=i` on IDE is bus i//2, unit i%2: hda, hdb, hdc, hdd name the same slots.
+    # Other buses are numbered in the order their drives appear.
+    k = i if bus == "ide" else seen.get(prefix, 0)
+    seen[prefix] = k + 1
+    dev = prefix + "abcdefghijklmnopqrstuvwxyz"[k]
+    lines = [f"    <disk type='file' device='{d.media}'>",
+             f"      <driver name='qemu' type={quoteattr(d.fmt)}/>",
+             f"      <source file={quoteattr(str(d.path))}/>",
+             f"      <target dev='{dev}' bus='{bus}'/>"]
+    if d.readonly:
+        lines.append("      <readonly/>")
+    lines.append("    </disk>")
+    return "\n".join(lines)
+
+
+def _serial_xml(port: int, path: Path) -> str:
+    return (f"    <serial type='unix'>\n"
+            f"      <source mode='bind' path={quoteattr(str(path))}/>\n"
+            f"      <target type='isa-serial' port='{port}'><model name='isa-serial'/></target>\n"
+            f"    </serial>")
+
+
+def domain_xml(spec: GuestSpec, accel: str, name: str, console_path: Path, control_path: Path,
+               network: str | None = None, metadata: dict[str, str] | None = None) -> str:
+    """The libvirt domain XML for a guest: what qemu.qemu_command gives QEMU, in libvirt's
+    terms. `accel` is "kvm" or "tcg" (as picked by qemu.pick_accel); `network` is None (no
+    interface: the default, as with the QEMU backend) or "user" (user-mode networking)."""
+    if accel not in ("kvm", "tcg"):
+        raise SetupError(f"unknown accelerator {accel!r}: use kvm or tcg")
+    if network not in (None, "user"):
+        raise SetupError(f"unknown network {network!r}: use None or 'user'")
+    dtype = "kvm" if accel == "kvm" else "qemu"
+    cpu = "<cpu mode='host-passthrough' check='none'/>" if accel == "kvm" else "<cpu mode='maximum' check='none'/>"
+    os_lines = [f"    <type arch='x86_64' machine={quoteattr(spec.machine)}>hvm</type>"]
+    if spec.kernel:
+        os_lines.append(f"    <kernel>{escape(str(spec.kernel))}</kernel>")
+    if spec.initrd:
+        os_lines.append(f"    <initrd>{escape(str(spec.initrd))}</initrd>")
+    if spec.append:
+        os_lines.append(f"    <cmdline>{escape(spec.append)}</cmdline>")
+    if not spec.kernel and spec.drives:
+        # QEMU's default boot order: the first hard disk, then a CD-ROM.
+        os_lines += ["    <boot dev='hd'/>", "    <boot dev='cdrom'/>"]
+    seen: dict[str, int] = {}
+    devices = [_drive_xml(i, d, seen) for i, d in enumerate(spec.drives)]
+    devices += [_serial_xml(0, console_path), _serial_xml(1, control_path)]
+    if network == "user":
+        devices.append("    <interface type='user'><model type='virtio'/></interface>")
+    devices += ["    <controller type='usb' model='none'/>", "    <memballoon model='none'/>"]
+    meta = ""
+    if metadata:
+        attrs = " ".join(f"{k}={quoteattr(v)}" for k, v in sorted(metadata.items()))
+        meta = f"  <metadata>\n    <tunlab:run xmlns:tunlab='{NAMESPACE}' {attrs}/>\n  </metadata>\n"
+    qemu_args = ""
+    if spec.extra_args:
+        args = "\n".join(f"    <qemu:arg value={quoteattr(a)}/>" for a in spec.extra_args)
+        qemu_args = f"  <qemu:commandline>\n{args}\n  </qemu:commandline>\n"
+    return (
+        f"<domain type='{dtype}' xmlns:qemu='{QEMU_NS}'>\n"
+        f"  <name>{escape(name)}</name>\n"
+        f"{meta}"
+        f"  <memory unit='MiB'>{int(spec.memory_mb)}</memory>\n"
+        f"  <vcpu placement='static'>{int(spec.cpus)}</vcpu>\n"
+        f"  <os>\n" + "\n".join(os_lines) + "\n  </os>\n"
+        f"  <features><acpi/></features>\n"
+        f"  {cpu}\n"
+        f"  <clock offset='utc'/>\n"
+        # QEMU's -no-reboot: a reboot (panic=-1) or a crash ends the domain.
+        f"  <on_poweroff>destroy</on_poweroff>\n"
+        f"  <on_reboot>destroy</on_reboot>\n"
+        f"  <on_crash>destroy</on_crash>\n"
+        f"  <devices>\n" + "\n".join(devices) + "\n  </devices>\n"
+        f"{qemu_args}"
+        f"</domain>\n")
+
+
+def qemu_pid(name: str) -> int | None:
+    """The pid of the QEMU process running domain `name` on this host (None when there is none
+    here: it ended, or the daemon is on another host)."""
+    needle = f"guest={name},".encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                if needle in f.read():
+                    return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+_swept: set[str] = set()  # daemons (URIs) already swept by this process
+
+
+def sweep_stale(conn: Any) -> list[str]:
+    """Destroy and undefine the domains earlier tunlab runs on this host left behind (their
+    harness process was killed before its exit hooks ran); returns their names. A domain is
+    recognised by its name and its <tunlab:run> metadata, whose process must be gone."""
+    lv = libvirt_daemon.libvirt_module()
+    host = socket.gethostname()
+    gone = []
+    for dom in conn.listAllDomains(0):
+        name = dom.name()
+        if not NAME_RE.match(name):
+            continue
+        try:
+            meta = ET.fromstring(dom.metadata(lv.VIR_DOMAIN_METADATA_ELEMENT, NAMESPACE, 0))
+            pid = int(meta.get("pid", ""))
+        except (lv.libvirtError, ET.ParseError, ValueError):
+            continue
+        if meta.get("host") != host or libvirt_daemon.start_time(pid) == meta.get("started"):
+            continue  # another host's, or its run is still going
+        for step in (dom.destroy, dom.undefine):
+            try:
+                step()
+            except lv.libvirtError:
+                pass
+        gone.append(name)
+    return gone
+
+
+class LibvirtMachine(Machine):
+    def __init__(self, spec: GuestSpec, run_dir: Path, accel: str) -> None:
+        self.spec = spec
+        self.run_dir = run_dir
+        self.accel = accel
+        self.name = domain_name(spec.name)
+        self.dom: Any = None  # libvirt.virDomain while defined
+        self.endpoint: libvirt_daemon.Endpoint | None = None
+        self.log_copy = run_dir / "libvirt-qemu.log"
+        self._pid: int | None = None
+        self._final = ""  # the state it ended in, kept once the domain is undefined
+        self._tmp_dir: Path | None = None
+
+    # -- start ----------------------------------------------------------------------------
+    def _socket_dir(self) -> Path:
+        """Where QEMU's serial sockets go: the run directory, or a short directory of their
+        own when its path is too long for a unix socket address."""
+        if len(str(self.run_dir / "console.sock")) <= _SUN_PATH_MAX:
+            return self.run_dir
+        self._tmp_dir = Path(tempfile.mkdtemp(prefix="tunlab-lv-"))
+        return self._tmp_dir
+
+    def start(self, connect_timeout: float) -> None:
+        lv = libvirt_daemon.libvirt_module()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        track(self)
+        try:
+            self.endpoint = ep = libvirt_daemon.endpoint()
+            conn = libvirt_daemon.connection()
+            if ep.uri not in _swept:
+                _swept.add(ep.uri)
+                sweep_stale(conn)
+            sock_dir = self._socket_dir()
+            paths = (sock_dir / "console.sock", sock_dir / "control.sock")
+            for p in paths:
+                p.unlink(missing_ok=True)
+            meta = {"host": socket.gethostname(), "pid": str(os.getpid()),
+                    "started": libvirt_daemon.start_time(os.getpid()), "run_dir": str(self.run_dir)}
+            xml = domain_xml(self.spec, self.accel, self.name, *paths, metadata=meta)
+            (self.run_dir / "domain.xml").write_text(xml)
+            deadline = time.monotonic() + max(connect_timeout, 30.0)
+            try:
+                self.dom = conn.defineXML(xml)
+                self.dom.createWithFlags(lv.VIR_DOMAIN_START_PAUSED)
+            except lv.libvirtError as e:
+                raise GuestDied(f"libvirt could not start domain {self.name} ({ep.uri}): "
+                                f"{e.get_error_message()}{self._log_hint()}") from None
+            self._pid = qemu_pid(self.name)
+            self.console = self._connect(paths[0], deadline)
+            self.control = self._connect(paths[1], deadline)
+            self._wait_accepted(deadline)
+            try:
+                self.dom.resume()
+            except lv.libvirtError as e:
+                raise GuestDied(f"libvirt could not resume domain {self.name}: {e.get_error_message()}"
+                                f"{self._log_hint()}") from None
+        except BaseException:
+            self.kill()
+            raise
+
+    def _connect(self, path: Path, deadline: float) -> socket.socket:
+        while True:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(str(path))
+                return s
+            except OSError as e:
+                s.close()
+                err = e
+            if not self.alive():
+                raise GuestDied(f"the domain ended at start-up: {self.describe_exit()}")
+            if time.monotonic() > deadline:
+                raise GuestDied(f"could not connect to the domain's serial socket {path}: {err}"
+                                f"{self._log_hint()}")
+            time.sleep(0.02)
+
+    def _wait_accepted(self, deadline: float) -> None:
+        """Wait until QEMU has accepted both serial connections (query-chardev), so that
+        nothing the guest writes after the resume is dropped. Without the right to send
+        monitor commands (a locked-down daemon), go on: the window is a few microseconds."""
+        try:
+            import libvirt_qemu  # type: ignore[import-not-found]
+        except ImportError:
+            return
+        lv = libvirt_daemon.libvirt_module()
+        while True:
+            try:
+                out = libvirt_qemu.qemuMonitorCommand(self.dom, '{"execute":"query-chardev"}', 0)
+            except lv.libvirtError:
+                return
+            chardevs = {c.get("label"): c.get("filename", "") for c in json.loads(out).get("return", [])}
+            if all(a in chardevs and not chardevs[a].startswith("disconnected:") for a in SERIAL_ALIASES):
+                return
+            if time.monotonic() > deadline:
+                raise GuestDied(f"QEMU did not accept the serial connections of {self.name}: {chardevs}")
+            time.sleep(0.002)
+
+    # -- state ----------------------------------------------------------------------------
+    def alive(self) -> bool:
+        if self.dom is None:
+            return False
+        try:
+            return bool(self.dom.isActive())
+        except Exception:  # libvirtError: the domain or the daemon is gone
+            return False
+
+    def wait_exit(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    @property
+    def pid(self) -> int | None:
+        """The QEMU process's pid (on this host)."""
+        return self._pid
+
+    def _state(self) -> str:
+        if self.dom is None:
+            return self._final or "not started"
+        try:
+            state, reason = self.dom.state()
+        except Exception as e:
+            return f"unknown ({str(e).strip()})"
+        text = _STATES.get(state, f"state {state}")
+        if state == 5:
+            text += f" ({_SHUTOFF_REASONS.get(reason, f'reason {reason}')})"
+        return text
+
+    def kill(self) -> None:
+        dom = self.dom
+        if dom is not None:
+            try:
+                if dom.isActive():
+                    dom.destroy()
+            except Exception:  # libvirtError: already gone, or the daemon is
+                pass
+            self._final = self._state()
+            self.dom = None
+            self._save_log()
+            try:
+                dom.undefine()
+            except Exception:
+                pass
+        if self._tmp_dir is not None:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            self._tmp_dir = None
+        untrack(self)
+
+    # -- logs -----------------------------------------------------------------------------
+    @property
+    def libvirt_log(self) -> Path | None:
+        """libvirt's log of this domain's QEMU (/var/log/libvirt/qemu/<name>.log for the
+        system daemon)."""
+        if self.endpoint is None or self.endpoint.log_dir is None:
+            return None
+        return self.endpoint.log_dir / f"{self.name}.log"
+
+    def _save_log(self) -> None:
+        """Keep libvirt's QEMU log with the run's other logs (a private daemon's goes away)."""
+        src = self.libvirt_log
+        try:
+            if src is not None and src.exists():
+                shutil.copyfile(src, self.log_copy)
+        except OSError:
+            pass
+
+    def _log_hint(self) -> str:
+        tail = self._log_tail()
+        where = self.libvirt_log or "its libvirt log"
+        return (f"\n--- QEMU log tail ({where}) ---\n" + "\n".join(tail)) if tail else f" (see {where})"
+
+    def _log_tail(self, n: int = 5) -> list[str]:
+        """The last lines of the QEMU log, less the command line libvirt writes first."""
+        for p in (self.libvirt_log, self.log_copy):
+            try:
+                if p is not None and p.exists():
+                    lines = p.read_text(errors="replace").strip().splitlines()
+                    return [ln for ln in lines if not _CMDLINE_RE.search(ln)][-n:]
+            except OSError:
+                continue
+        return []
+
+    def describe_exit(self) -> str:
+        tail = self._log_tail()
+        log = self.log_copy if self.dom is None and self.log_copy.exists() else self.libvirt_log
+        return (f"libvirt domain {self.name}: {self._state()}" + (": " + " | ".join(tail) if tail else "")
+                + f" (QEMU log: {log or 'not on this host'})")
+
+
+register_backend("libvirt", LibvirtMachine)

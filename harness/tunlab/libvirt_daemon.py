@@ -1,0 +1,420 @@
+"""Which libvirt daemon the libvirt backend talks to, and a private one when none answers.
+
+In order: TUNLAB_LIBVIRT_URI, used as it is; else the running system daemon (when root) or
+the user's session daemon (otherwise), if its socket answers; else a PRIVATE daemon started
+for the run and stopped after it (`running()`, used by the pytest plugin and the CLI; or, for
+other callers, started on first use and stopped at exit).
+
+The private daemon is libvirtd in *session* mode with every directory it uses (config,
+sockets, state, QEMU logs) in a fresh /tmp/tunlab-libvirtd-XXXX: it shares nothing with a
+system libvirt, changes nothing under /etc or /var, and needs no libvirt-qemu user. Run as
+root, libvirtd would insist on being the system daemon, so it is started in a user namespace
+that maps one ordinary uid to root (util-linux's `unshare --map-user`): libvirt sees an
+ordinary user, while the files it and QEMU open (the kernel, images, /dev/kvm, the run
+directory) are accessed as root's, as with the direct backend. QEMU's output goes to a plain
+log file (stdio_handler = "file"), so no virtlogd runs. The QEMU capabilities libvirt probes
+before its first domain (about 4 s here) are kept under build/libvirt/ for the next one.
+
+Stopping destroys and undefines every domain in it, ends libvirtd (SIGTERM, then SIGKILL),
+kills any process still using its directory (a QEMU, a virtlogd) and removes the directory.
+A private daemon's directory left by a harness that was killed outright is cleaned up the
+same way by the next start.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, ContextManager, Iterator
+
+from tunlab.errors import SetupError
+from tunlab.paths import BUILD
+from tunlab.timeouts import for_accel
+
+ENV_URI = "TUNLAB_LIBVIRT_URI"
+LIBVIRTD = "/usr/sbin/libvirtd"
+PREFIX = "tunlab-libvirtd-"
+CAPS_CACHE = BUILD / "libvirt" / "qemu-capabilities"
+INNER_UID = 1000  # who libvirtd is inside its user namespace (root outside it)
+INSTALL_HINT = ("run `make deps` (installs libvirt-daemon, libvirt-daemon-driver-qemu, "
+                "libvirt-clients and python3-libvirt)")
+
+QEMU_CONF = """\
+# tunlab's private libvirt daemon: QEMU's output goes to a plain file, no virtlogd.
+stdio_handler = "file"
+"""
+LIBVIRTD_CONF = """\
+# tunlab's private libvirt daemon: only its unix sockets, warnings and errors to its log.
+log_outputs = "3:stderr"
+"""
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A libvirt daemon to use: its URI, where it writes each domain's QEMU log (None when
+    not known or not on this host), and whether tunlab started it."""
+
+    uri: str
+    log_dir: Path | None
+    private: bool = False
+
+
+_lv: ModuleType | None = None
+
+
+def libvirt_module() -> ModuleType:
+    """python3-libvirt, imported on first use (a clear SetupError when it is missing)."""
+    global _lv
+    if _lv is None:
+        try:
+            import libvirt
+        except ImportError:
+            raise SetupError(f"the libvirt backend needs python3-libvirt: {INSTALL_HINT}") from None
+        # libvirt prints every error to stderr by default; tunlab reports them itself.
+        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+        _lv = libvirt
+    return _lv
+
+
+# -- finding a running daemon ----------------------------------------------------------------
+def _answers(path: Path) -> bool:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(2.0)
+    try:
+        s.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def log_dir_for(uri: str) -> Path | None:
+    """Where the daemon behind `uri` keeps <domain>.log, when it is a local qemu one."""
+    u = urllib.parse.urlsplit(uri)
+    if u.hostname or not u.scheme.startswith("qemu") or "socket=" in u.query:
+        return None
+    if u.path == "/system":
+        return Path("/var/log/libvirt/qemu")
+    if u.path == "/session":
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(cache) / "libvirt" / "qemu" / "log"
+    return None
+
+
+def find_running() -> Endpoint | None:
+    """TUNLAB_LIBVIRT_URI, or the system (root) / session (others) daemon when it answers."""
+    uri = os.environ.get(ENV_URI, "").strip()
+    if uri:
+        return Endpoint(uri, log_dir_for(uri))
+    if os.geteuid() == 0:
+        uri, run = "qemu:///system", Path("/run/libvirt")
+    else:
+        runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+        uri, run = "qemu:///session", Path(runtime) / "libvirt"
+    if any(_answers(run / s) for s in ("virtqemud-sock", "libvirt-sock")):
+        return Endpoint(uri, log_dir_for(uri))
+    return None
+
+
+# -- the private daemon ----------------------------------------------------------------------
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def start_time(pid: int) -> str:
+    """A process's start time (/proc/PID/stat field 22): tells a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _users_of(base: Path) -> list[int]:
+    """Processes (not this one) whose command line or environment names `base`."""
+    needle = str(base).encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        for what in ("cmdline", "environ"):
+            try:
+                with open(f"/proc/{entry.name}/{what}", "rb") as f:
+                    if needle in f.read():
+                        found.append(int(entry.name))
+                        break
+            except OSError:
+                continue
+    return found
+
+
+def pid_running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child of an init that does not reap is one)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def kill_users(base: Path, timeout: float = 10.0) -> list[int]:
+    """SIGKILL every process still using `base` and wait until they are gone."""
+    pids = [p for p in _users_of(base) if pid_running(p)]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while any(pid_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pids
+
+
+def sweep_stale_dirs() -> list[Path]:
+    """Clean up private daemons whose harness died without stopping them."""
+    swept = []
+    for d in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            pid, started = (d / "owner").read_text().split()
+        except (OSError, ValueError):
+            continue
+        if start_time(int(pid)) == started:
+            continue  # its run is still going
+        kill_users(d)
+        shutil.rmtree(d, ignore_errors=True)
+        swept.append(d)
+    return swept
+
+
+class PrivateDaemon:
+    """A libvirtd of tunlab's own (see the module's doc). Use as a context manager, or
+    start() and stop() (idempotent)."""
+
+    def __init__(self) -> None:
+        self.base: Path | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.endpoint: Endpoint | None = None
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.base / "libvirtd.log" if self.base else None
+
+    def _log_tail(self) -> str:
+        try:
+            assert self.log_path is not None
+            return "\n".join(self.log_path.read_text(errors="replace").strip().splitlines()[-10:])
+        except (OSError, AssertionError):
+            return ""
+
+    def start(self, timeout: float | None = None) -> Endpoint:
+        lv = libvirt_module()
+        if not os.access(LIBVIRTD, os.X_OK):
+            raise SetupError(f"{LIBVIRTD} not found: {INSTALL_HINT}")
+        as_root = os.geteuid() == 0
+        if as_root and not shutil.which("unshare"):
+            raise SetupError("the private libvirt daemon needs `unshare` (util-linux)")
+        timeout = timeout if timeout is not None else for_accel("tcg").boot
+        sweep_stale_dirs()
+        base = self.base = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (base / "owner").write_text(f"{os.getpid()} {start_time(os.getpid())}\n")
+        caps = base / "cache" / "libvirt" / "qemu" / "capabilities"
+        for d in ("config/libvirt", "data", "home", caps.relative_to(base)):
+            (base / d).mkdir(parents=True)
+        (base / "runtime").mkdir(mode=0o700)
+        (base / "config" / "libvirt" / "qemu.conf").write_text(QEMU_CONF)
+        (base / "libvirtd.conf").write_text(LIBVIRTD_CONF)
+        for f in CAPS_CACHE.glob("*.xml"):
+            shutil.copy(f, caps / f.name)
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "HOME": str(base / "home"),
+               "XDG_CONFIG_HOME": str(base / "config"), "XDG_CACHE_HOME": str(base / "cache"),
+               "XDG_RUNTIME_DIR": str(base / "runtime"), "XDG_DATA_HOME": str(base / "data")}
+        cmd = [LIBVIRTD, "--config", str(base / "libvirtd.conf")]
+        if as_root:
+            cmd = ["unshare", "--user", f"--map-user={INNER_UID}", f"--map-group={INNER_UID}", "--"] + cmd
+        with open(base / "libvirtd.log", "wb") as log:
+            self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        uri = f"qemu+unix:///session?socket={base / 'runtime' / 'libvirt' / 'libvirt-sock'}"
+        try:
+            conn = self._open(lv, uri, time.monotonic() + timeout)
+            try:
+                # Have libvirt probe QEMU now rather than at the first boot, and keep the result.
+                conn.getDomainCapabilities(None, "x86_64", None, "qemu", 0)
+            finally:
+                conn.close()
+        except BaseException:
+            self.stop()
+            raise
+        try:
+            CAPS_CACHE.mkdir(parents=True, exist_ok=True)
+            for f in caps.glob("*.xml"):
+                shutil.copy(f, CAPS_CACHE / f.name)
+        except OSError:
+            pass
+        self.endpoint = Endpoint(uri, base / "cache" / "libvirt" / "qemu" / "log", private=True)
+        return self.endpoint
+
+    def _open(self, lv: ModuleType, uri: str, deadline: float) -> Any:
+        assert self.proc is not None
+        while True:
+            if self.proc.poll() is not None:
+                raise SetupError(f"the private libvirt daemon exited at start-up (status "
+                                 f"{self.proc.returncode}):\n{self._log_tail()}")
+            try:
+                return lv.open(uri)
+            except lv.libvirtError as e:
+                err = e.get_error_message()
+            if time.monotonic() > deadline:
+                raise SetupError(f"the private libvirt daemon did not answer at {uri}: {err}\n"
+                                 f"{self._log_tail()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None and self.endpoint is not None:
+            forget_connection(self.endpoint.uri)
+            try:
+                destroy_all(self.endpoint.uri)
+            except Exception:  # a broken daemon: the kills below still clean up
+                pass
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            self.proc = None
+        if self.base is not None:
+            kill_users(self.base)
+            shutil.rmtree(self.base, ignore_errors=True)
+            self.base = None
+        self.endpoint = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def __enter__(self) -> Endpoint:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def destroy_all(uri: str) -> list[str]:
+    """Destroy and undefine every domain of the daemon at `uri` (for private daemons only)."""
+    lv = libvirt_module()
+    conn = lv.open(uri)
+    names = []
+    try:
+        for dom in conn.listAllDomains(0):
+            names.append(dom.name())
+            for step in (dom.destroy, dom.undefine):
+                try:
+                    step()
+                except lv.libvirtError:
+                    pass
+    finally:
+        conn.close()
+    return names
+
+
+# -- the daemon this process uses ------------------------------------------------------------
+_lock = threading.RLock()
+_active: Endpoint | None = None
+_conns: dict[str, Any] = {}
+
+
+def endpoint() -> Endpoint:
+    """The daemon to use: the one `running()` set up; else a running one; else a private one
+    started now and stopped when the process exits."""
+    global _active
+    with _lock:
+        if _active is None:
+            ep = find_running()
+            if ep is None:
+                daemon = PrivateDaemon()
+                ep = daemon.start()
+                atexit.register(daemon.stop)
+            _active = ep
+        return _active
+
+
+def connection() -> Any:
+    """An open connection (libvirt.virConnect) to endpoint(), shared by this process."""
+    lv = libvirt_module()
+    ep = endpoint()
+    with _lock:
+        conn = _conns.get(ep.uri)
+        if conn is not None:
+            try:
+                if conn.isAlive():
+                    return conn
+            except lv.libvirtError:
+                pass
+        try:
+            conn = lv.open(ep.uri)
+        except lv.libvirtError as e:
+            how = f"(from {ENV_URI})" if os.environ.get(ENV_URI) else ""
+            raise SetupError(f"cannot connect to libvirt at {ep.uri} {how}: {e.get_error_message()}") from None
+        _conns[ep.uri] = conn
+        return conn
+
+
+def forget_connection(uri: str) -> None:
+    with _lock:
+        conn = _conns.pop(uri, None)
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:
+            pass
+
+
+@contextmanager
+def running() -> Iterator[Endpoint]:
+    """Use a running libvirt daemon for the block, or start a private one and stop it after
+    (with every domain and process it started). Nested uses share the outer one's."""
+    global _active
+    daemon: PrivateDaemon | None = None
+    with _lock:
+        outer = _active
+        if outer is None:
+            ep = find_running()
+            if ep is None:
+                daemon = PrivateDaemon()
+                ep = daemon.start()
+            _active = ep
+        ep = _active
+    try:
+        yield ep
+    finally:
+        if outer is None:
+            with _lock:
+                _active = None
+            forget_connection(ep.uri)
+            if daemon is not None:
+                daemon.stop()
+
+
+def for_backend(backend: str) -> ContextManager[Endpoint | None]:
+    """`running()` when `backend` is libvirt, else nothing."""
+    return running() if backend == "libvirt" else nullcontext()
