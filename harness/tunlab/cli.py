@@ -54,13 +54,14 @@ def cmd_console(args: argparse.Namespace) -> int:
     print(f"tunlab console: booting the linux guest ({accel}); console lines are shown with '| '")
     guest = Guest.boot(plan.spec, backend=args.backend, accel=accel,
                        echo=lambda line: print(f"| {line}", flush=True))
-    print(f"agent ready after {guest.boot_seconds:.2f} s: {' '.join(f'{k}={v}' for k, v in guest.hello.items())}")
-    print(HELP)
     try:
-        import readline  # noqa: F401  (line editing and history for input())
-    except ImportError:
-        pass
-    try:
+        print(f"agent ready after {guest.boot_seconds:.2f} s: "
+              f"{' '.join(f'{k}={v}' for k, v in guest.hello.items())}")
+        print(HELP)
+        try:
+            import readline  # noqa: F401  (line editing and history for input())
+        except ImportError:
+            pass
         while True:
             try:
                 line = input("agent> ").strip()
