@@ -25,11 +25,12 @@ deps:
 agent: deps
 	@$(MAKE) -s -C harness/agent BACKEND=linux
 
-image: deps agent
+image: deps
+	@[ "$(GUEST)" = dragonfly ] || $(MAKE) -s agent
 	@$(TUNLAB) image --guest $(GUEST)
 
 check: deps agent
-	$(PYTEST) -q harness/tests/unit harness/tests/agent $(PYTEST_ARGS)
+	$(PYTEST) -q harness/tests/unit harness/tests/agent harness/tests/dragonfly $(PYTEST_ARGS)
 
 test: check
 	$(PYTEST) -q --target linux harness/tests/linux harness/tests/selftest $(PYTEST_ARGS)

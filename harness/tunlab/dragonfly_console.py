@@ -84,7 +84,8 @@ class ConsoleCursor:
         return "\n".join(self.text.rstrip("\n").split("\n")[-lines:])
 
     def where(self) -> str:
-        return f"--- console tail ({self.watcher.log_path}) ---\n{self.tail()}"
+        tail = self.tail() if self.text.strip() else "(the guest printed nothing on COM1)"
+        return f"--- console tail ({self.watcher.log_path}) ---\n{tail}"
 
     def send(self, text: str) -> None:
         self.watcher.send(text.encode())

@@ -43,7 +43,7 @@ from tunlab.console import ConsoleWatcher
 from tunlab.dragonfly_console import (ConsoleCursor, PhaseFailed, ProgressLine,
                                       boot_live_cd_on_serial_console, wait_for_clean_power_off,
                                       wait_for_phase_done)
-from tunlab.dragonfly_media import (IsoCache, MediaError, accept_file, acquire_iso, load_catalog)
+from tunlab.dragonfly_media import MediaError, accept_file, acquire_iso, load_catalog
 from tunlab.errors import GuestCrash, GuestDied, SetupError, TunlabError
 from tunlab.machine import Drive, GuestSpec, Machine, create_machine
 from tunlab.paths import AGENT_DIR, BUILD, GUEST_IMAGE_DIR, REPO
@@ -318,11 +318,14 @@ def _build_layer(phase: Phase, key: str, layer: Path, backing: Path | None, dfly
         except PhaseFailed as e:
             if progress:
                 progress.done(f"tunlab: phase {phase.name} failed ({e.kind})")
-            if e.kind == "timeout" and attempt == 1:
-                log(f"tunlab: phase {phase.name}: {str(e).splitlines()[0]} — retrying once")
-                continue
-            keep = LAYERS / f"failed-{phase.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            keep = LAYERS / f"failed-{phase.name}-{time.strftime('%Y%m%d-%H%M%S')}-{attempt}"
+            (tmp / "disk.qcow2").unlink(missing_ok=True)  # keep the logs, not the half-written disk
+            iso.unlink(missing_ok=True)
             os.rename(tmp, keep)
+            if e.kind == "timeout" and attempt == 1:
+                log(f"tunlab: phase {phase.name}: {str(e).splitlines()[0]} — retrying once "
+                    f"(logs of this attempt: {keep})")
+                continue
             raise PhaseFailed(str(e).replace(str(tmp), str(keep)) +
                               f"\n(kept for inspection: {keep})", e.kind) from None
         if progress:
