@@ -77,12 +77,13 @@ class Guest:
         self.client.note(f"booting {self.spec.name} ({self.machine.describe_exit()})")
         # The agent announces itself with a log frame once it has opened COM2; anything sent
         # before that could be lost in the UART, so wait for it before saying hello.
-        left = self.timeouts.boot
+        left = (self.spec.boot_timeout * self.timeouts.scale if self.spec.boot_timeout
+                else self.timeouts.boot)
         if self.client.read_frame(left) is None:
             self.check_alive()
             self.broken = "agent never started"
             raise GuestDied(f"the guest agent did not start within {left:.0f} s of launch "
-                            f"(no frame on COM2)\n--- console tail ({self.watcher.log_path}) ---\n"
+                            f"(no frame on COM2)\n{self._explain()}--- console tail ({self.watcher.log_path}) ---\n"
                             f"{self.watcher.tail()}")
         reply = self.client.request("hello")
         self.hello = dict(reply.fields)
@@ -108,10 +109,20 @@ class Guest:
                 self.watcher.wait_eof(1.0)
                 self.watcher.check()
                 raise GuestDied(f"the VM ended unexpectedly: {self.machine.describe_exit()}\n"
+                                f"{self._explain()}"
                                 f"--- console tail ({self.watcher.log_path}) ---\n{self.watcher.tail()}")
         except TunlabError as e:
             self.broken = self.broken or str(e).splitlines()[0]
             raise
+
+    def _explain(self) -> str:
+        """What the guest's own set-up said went wrong (DragonFly: the in-guest build or
+        kldload output between its sentinel lines), or ""."""
+        if self.spec.os != "dragonfly" or self.watcher is None:
+            return ""
+        from tunlab.dragonfly_console import explain_session_failure
+        why = explain_session_failure("\n".join(self.watcher.lines()))
+        return f"{why}\n" if why else ""
 
     def _control_closed(self) -> None:
         """COM2 ended: the VM is going away. Report that, with how it ended."""

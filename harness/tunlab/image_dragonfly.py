@@ -234,7 +234,7 @@ def phase_spec(phase: Phase, disk: Path, phase_iso: Path, dfly_iso: Path, accel:
         drives += [Drive(phase_iso, **cd)]
     return GuestSpec(os="dragonfly", name=f"tunlab-dfly-{phase.name}", drives=tuple(drives),
                      memory_mb=hw.memory_mb, cpus=hw.cpus, machine=hw.machine,
-                     extra_args=cpu_args(accel, hw))
+                     extra_args=cpu_args(accel, hw), boot_timeout=SESSION_BOOT_TIMEOUT)
 
 
 # -- running a phase ---------------------------------------------------------------------------
@@ -421,6 +421,11 @@ def build_session_iso(out_dir: Path, driver: str = "ours") -> Path:
     return iso
 
 
+# Launch -> agent ready for a session, under TCG: DragonFly's boot plus building the agent and
+# the driver in the guest (GuestSpec's default is sized for the Linux guest's seconds).
+SESSION_BOOT_TIMEOUT = 900.0
+
+
 def session_spec(image_dir: Path, run_root: Path, accel: str, driver: str = "ours") -> GuestSpec:
     """A guest for one test session: a fresh qcow2 overlay of the image (the image itself is
     never written) and the session CD."""
@@ -435,7 +440,7 @@ def session_spec(image_dir: Path, run_root: Path, accel: str, driver: str = "our
               Drive(iso, media="cdrom", readonly=True, interface=hw.interface))
     return GuestSpec(os="dragonfly", name=f"tunlab-dfly-{meta['release']}", drives=drives,
                      memory_mb=hw.session_memory_mb, cpus=hw.cpus, machine=hw.machine,
-                     extra_args=cpu_args(accel, hw))
+                     extra_args=cpu_args(accel, hw), boot_timeout=SESSION_BOOT_TIMEOUT)
 
 
 # -- command line ------------------------------------------------------------------------------

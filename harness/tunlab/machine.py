@@ -41,6 +41,7 @@ class GuestSpec:
     cpus: int = 1
     machine: str = "pc"
     extra_args: tuple[str, ...] = field(default=())
+    boot_timeout: float | None = None  # launch -> agent ready under TCG; None: timeouts' "boot"
 
 
 class Machine(ABC):

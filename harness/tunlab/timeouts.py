@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 
 BASE = {
-    "boot": 60.0,         # QEMU launched -> agent answers hello
+    "boot": 60.0,         # QEMU launched -> agent answers hello (a spec may ask for more)
     "connect": 10.0,      # QEMU launched -> its serial chardevs connected
     "request": 10.0,      # one ordinary request -> its reply
     "poweroff": 20.0,     # poweroff request -> QEMU exits
