@@ -7,6 +7,8 @@
 #   make image    build the guest image (GUEST=linux, the default)
 #   make console  boot a guest and get its console and an agent prompt
 #   make deps     install host packages and fetch the guest's Debian packages
+#   make bench    the throughput matrix on the linux guest (~5 min under TCG): a table, and
+#                 JSON, CSV and a PNG in build/bench/<date-time>/ (BENCH_ARGS=... adds options)
 
 PYTHON  := /usr/bin/python3
 export PYTHONPATH := $(CURDIR)/harness
@@ -14,8 +16,9 @@ PYTEST  := $(PYTHON) -m pytest
 TUNLAB  := $(PYTHON) -m tunlab
 GUEST   ?= linux
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: all deps agent image check test test-linux run console clean
+.PHONY: all deps agent image check test test-linux run console clean bench
 
 all: check
 
@@ -31,15 +34,21 @@ image: deps
 
 check: deps agent
 	$(PYTEST) -q harness/tests/unit harness/tests/agent harness/tests/dragonfly $(PYTEST_ARGS)
+	$(PYTEST) -q -m "not vm" harness/tests/bench $(PYTEST_ARGS)
 
 test: check
 	$(PYTEST) -q --target linux harness/tests/linux harness/tests/selftest $(PYTEST_ARGS)
+	$(PYTEST) -q --target linux --backend libvirt harness/tests/linux harness/tests/selftest harness/tests/libvirt $(PYTEST_ARGS)
+	$(PYTEST) -q --target linux -m vm harness/tests/bench $(PYTEST_ARGS)
 
 run: image
 	@$(TUNLAB) run
 
 console: image
 	@$(TUNLAB) console
+
+bench: image
+	@$(TUNLAB) bench --target linux --reps 5 --ms 1000 $(BENCH_ARGS)
 
 clean:
 	rm -rf build

@@ -14,6 +14,7 @@ without it.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -84,6 +85,14 @@ def _serial_xml(port: int, path: Path) -> str:
             f"      <source mode='bind' path={quoteattr(str(path))}/>\n"
             f"      <target type='isa-serial' port='{port}'><model name='isa-serial'/></target>\n"
             f"    </serial>")
+
+
+def absolute_paths(spec: GuestSpec) -> GuestSpec:
+    """The spec with its files as absolute paths: libvirt's QEMU does not run in our directory."""
+    def ab(p: Path | None) -> Path | None:
+        return p if p is None else Path(os.path.abspath(p))
+    return dataclasses.replace(spec, kernel=ab(spec.kernel), initrd=ab(spec.initrd),
+                               drives=tuple(dataclasses.replace(d, path=ab(d.path)) for d in spec.drives))
 
 
 def domain_xml(spec: GuestSpec, accel: str, name: str, console_path: Path, control_path: Path,
@@ -194,7 +203,7 @@ class LibvirtMachine(Machine):
         self.name = domain_name(spec.name)
         self.dom: Any = None  # libvirt.virDomain while defined
         self.endpoint: libvirt_daemon.Endpoint | None = None
-        self.log_copy = run_dir / "libvirt-qemu.log"
+        self.log_copy = run_dir / "qemu.log"  # as with the direct backend
         self._pid: int | None = None
         self._final = ""  # the state it ended in, kept once the domain is undefined
         self._tmp_dir: Path | None = None
@@ -224,7 +233,7 @@ class LibvirtMachine(Machine):
                 p.unlink(missing_ok=True)
             meta = {"host": socket.gethostname(), "pid": str(os.getpid()),
                     "started": libvirt_daemon.start_time(os.getpid()), "run_dir": str(self.run_dir)}
-            xml = domain_xml(self.spec, self.accel, self.name, *paths, metadata=meta)
+            xml = domain_xml(absolute_paths(self.spec), self.accel, self.name, *paths, metadata=meta)
             (self.run_dir / "domain.xml").write_text(xml)
             deadline = time.monotonic() + max(connect_timeout, 30.0)
             try:

@@ -11,14 +11,16 @@ system libvirt, changes nothing under /etc or /var, and needs no libvirt-qemu us
 root, libvirtd would insist on being the system daemon, so it is started in a user namespace
 that maps one ordinary uid to root (util-linux's `unshare --map-user`): libvirt sees an
 ordinary user, while the files it and QEMU open (the kernel, images, /dev/kvm, the run
-directory) are accessed as root's, as with the direct backend. QEMU's output goes to a plain
-log file (stdio_handler = "file"), so no virtlogd runs. The QEMU capabilities libvirt probes
-before its first domain (about 4 s here) are kept under build/libvirt/ for the next one.
+directory) are accessed as root's, as with the direct backend. It also gets a pid namespace
+of its own, whose first process (REAPER) reaps the daemonized QEMUs: if the harness dies,
+even by SIGKILL, the namespace goes and every QEMU in it with it. QEMU's output goes to a
+plain log file (stdio_handler = "file"), so no virtlogd runs. The QEMU capabilities libvirt
+probes before its first domain (about 4 s here) are kept under build/libvirt/ for the next.
+(Not as root, libvirtd runs as the user, in session mode, without the namespaces.)
 
 Stopping destroys and undefines every domain in it, ends libvirtd (SIGTERM, then SIGKILL),
 kills any process still using its directory (a QEMU, a virtlogd) and removes the directory.
-A private daemon's directory left by a harness that was killed outright is cleaned up the
-same way by the next start.
+The next start also cleans up the directory of a private daemon whose harness was killed.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -48,7 +51,9 @@ ENV_URI = "TUNLAB_LIBVIRT_URI"
 LIBVIRTD = "/usr/sbin/libvirtd"
 PREFIX = "tunlab-libvirtd-"
 CAPS_CACHE = BUILD / "libvirt" / "qemu-capabilities"
+LAST_LOG = BUILD / "libvirt" / "last-libvirtd.log"  # the last private daemon's log
 INNER_UID = 1000  # who libvirtd is inside its user namespace (root outside it)
+START_TIMEOUT = 60.0  # s, libvirtd launched -> it answers (scaled like every tunlab wait)
 INSTALL_HINT = ("run `make deps` (installs libvirt-daemon, libvirt-daemon-driver-qemu, "
                 "libvirt-clients and python3-libvirt)")
 
@@ -59,6 +64,26 @@ stdio_handler = "file"
 LIBVIRTD_CONF = """\
 # tunlab's private libvirt daemon: only its unix sockets, warnings and errors to its log.
 log_outputs = "3:stderr"
+"""
+# The first process of the private daemon's pid namespace: starts libvirtd, passes SIGTERM on,
+# reaps every orphan (QEMU is daemonized), and exits with libvirtd; the kernel then kills
+# whatever is left in the namespace.
+REAPER = """\
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGTERM))
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    try:
+        p, status = os.waitpid(-1, 0)
+    except ChildProcessError:
+        sys.exit(1)
+    except InterruptedError:
+        continue
+    if p == pid:
+        sys.exit(min(abs(os.waitstatus_to_exitcode(status)), 255))
 """
 _PR_SET_PDEATHSIG = 1
 
@@ -146,6 +171,20 @@ def start_time(pid: int) -> str:
         return ""
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def _users_of(base: Path) -> list[int]:
     """Processes (not this one) whose command line or environment names `base`."""
     needle = str(base).encode()
@@ -230,11 +269,11 @@ class PrivateDaemon:
         as_root = os.geteuid() == 0
         if as_root and not shutil.which("unshare"):
             raise SetupError("the private libvirt daemon needs `unshare` (util-linux)")
-        timeout = timeout if timeout is not None else for_accel("tcg").boot
+        timeout = timeout if timeout is not None else START_TIMEOUT * for_accel("tcg").scale
         sweep_stale_dirs()
         base = self.base = Path(tempfile.mkdtemp(prefix=PREFIX))
         (base / "owner").write_text(f"{os.getpid()} {start_time(os.getpid())}\n")
-        caps = base / "cache" / "libvirt" / "qemu" / "capabilities"
+        caps = base / "cache" / "libvirt" / "qemu" / "cache" / "capabilities"
         for d in ("config/libvirt", "data", "home", caps.relative_to(base)):
             (base / d).mkdir(parents=True)
         (base / "runtime").mkdir(mode=0o700)
@@ -247,7 +286,12 @@ class PrivateDaemon:
                "XDG_RUNTIME_DIR": str(base / "runtime"), "XDG_DATA_HOME": str(base / "data")}
         cmd = [LIBVIRTD, "--config", str(base / "libvirtd.conf")]
         if as_root:
-            cmd = ["unshare", "--user", f"--map-user={INNER_UID}", f"--map-group={INNER_UID}", "--"] + cmd
+            # A user namespace (libvirt sees an ordinary user), and a pid namespace, so that
+            # when the harness dies (unshare gets SIGKILL, --kill-child passes it on) libvirtd
+            # and every QEMU it started die with it.
+            cmd = ["unshare", "--user", f"--map-user={INNER_UID}", f"--map-group={INNER_UID}",
+                   "--pid", "--fork", "--mount-proc", "--kill-child", "--",
+                   sys.executable, "-c", REAPER] + cmd
         with open(base / "libvirtd.log", "wb") as log:
             self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
@@ -295,7 +339,12 @@ class PrivateDaemon:
                 pass
         if self.proc is not None:
             if self.proc.poll() is None:
-                self.proc.terminate()
+                # unshare ignores SIGTERM: ask the reaper below it, which asks libvirtd.
+                for pid in [self.proc.pid] + _children(self.proc.pid):
+                    try:
+                        os.kill(pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
                 try:
                     self.proc.wait(15)
                 except subprocess.TimeoutExpired:
@@ -304,6 +353,10 @@ class PrivateDaemon:
             self.proc = None
         if self.base is not None:
             kill_users(self.base)
+            try:  # the daemon's own log outlives its directory: the last one is kept
+                shutil.copy(self.base / "libvirtd.log", LAST_LOG)
+            except OSError:
+                pass
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = None
         self.endpoint = None

@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from tunlab.errors import SetupError
-from tunlab.libvirt_backend import NAME_RE, NAMESPACE, domain_name, domain_xml
+from tunlab.libvirt_backend import NAME_RE, NAMESPACE, absolute_paths, domain_name, domain_xml
 from tunlab.machine import BACKENDS, Drive, GuestSpec
 
 QEMU_NS = "{http://libvirt.org/schemas/domain/qemu/1.0}"
@@ -170,3 +170,13 @@ def test_without_python3_libvirt_only_the_libvirt_backend_fails_clearly(monkeypa
     monkeypatch.setitem(sys.modules, "libvirt", None)  # makes `import libvirt` fail
     with pytest.raises(SetupError, match="python3-libvirt"):
         libvirt_daemon.libvirt_module()
+
+
+def test_relative_paths_are_made_absolute(monkeypatch, tmp_path):
+    # libvirt's QEMU does not start in the harness's directory (an --image given relative).
+    monkeypatch.chdir(tmp_path)
+    spec = absolute_paths(GuestSpec(os="linux", name="r", kernel=Path("img/k"), initrd=Path("/abs/i"),
+                                    drives=(Drive(Path("d.img")),)))
+    assert spec.kernel == tmp_path / "img/k" and spec.initrd == Path("/abs/i")
+    assert spec.drives[0].path == tmp_path / "d.img"
+    assert absolute_paths(GuestSpec(os="linux", name="n")).kernel is None

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -64,8 +65,8 @@ def test_stopped_guest_leaves_no_domain_and_no_qemu(endpoint, guest_pool, tmp_pa
     assert_gone(name, pid)
     assert g.machine not in machine._live
     # libvirt's QEMU log is kept with the run's logs, and named in the exit description.
-    assert (tmp_path / "g" / "libvirt-qemu.log").exists()
-    assert "libvirt-qemu.log" in g.machine.describe_exit() and "shut off" in g.machine.describe_exit()
+    assert (tmp_path / "g" / "qemu.log").exists()
+    assert "qemu.log" in g.machine.describe_exit() and "shut off" in g.machine.describe_exit()
     g.machine.kill()  # idempotent
 
 
@@ -124,38 +125,53 @@ def test_private_daemon_stopped_under_a_running_guest_leaves_no_process(guest_po
 
 
 CHILD = """
-import os, signal, sys, json
-from tunlab import libvirt_daemon, targets
+import json, os, signal, sys
+from pathlib import Path
+from tunlab import libvirt_daemon
 from tunlab.guest import Guest
+from tunlab.machine import GuestSpec
 cm = libvirt_daemon.running()
 ep = cm.__enter__()
-g = Guest.boot(targets.plan("linux", "libvirt").spec, backend="libvirt", accel=sys.argv[1])
+spec = json.loads(sys.argv[2])
+spec = GuestSpec(os=spec["os"], name=spec["name"], kernel=Path(spec["kernel"]), initrd=Path(spec["initrd"]),
+                 append=spec["append"])
+g = Guest.boot(spec, backend="libvirt", accel=sys.argv[1])
 print(json.dumps({"name": g.machine.name, "pid": g.machine.pid, "uri": ep.uri, "private": ep.private}), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)  # no exit hook, no finally block runs
 """
 
 
-def _killed_child(accel: str, env: dict[str, str]) -> dict:
-    res = subprocess.run([sys.executable, "-c", textwrap.dedent(CHILD), accel], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(REPO / "harness"), **env}, timeout=300)
+def _killed_child(pool, env: dict[str, str]) -> dict:
+    """Boot a libvirt guest in another harness process, and kill that process outright."""
+    spec = pool.plan().spec
+    spec_json = json.dumps({"os": spec.os, "name": spec.name, "kernel": str(spec.kernel),
+                            "initrd": str(spec.initrd), "append": spec.append})
+    res = subprocess.run([sys.executable, "-c", textwrap.dedent(CHILD), pool.accel, spec_json],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(REPO / "harness"), **env})
     assert res.returncode == -9, res.stdout + res.stderr
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def test_leftovers_of_a_killed_harness_are_swept_from_a_shared_daemon(endpoint, guest_pool):
     # The killed run used our daemon as "the user's" one: its domain stays there, running.
-    child = _killed_child(guest_pool.accel, {libvirt_daemon.ENV_URI: endpoint.uri})
+    child = _killed_child(guest_pool, {libvirt_daemon.ENV_URI: endpoint.uri})
     assert child["name"] in domains() and libvirt_daemon.pid_running(child["pid"])
     assert child["name"] in libvirt_backend.sweep_stale(libvirt_daemon.connection())
     assert_gone(child["name"], child["pid"])
 
 
-def test_leftovers_of_a_killed_harness_are_swept_with_its_private_daemon(guest_pool):
-    # The killed run had a private daemon: that dies with it, its QEMU would stay behind.
-    child = _killed_child(guest_pool.accel, {libvirt_daemon.ENV_URI: ""})
+def test_a_killed_harness_takes_its_private_daemon_and_qemu_along(guest_pool):
+    # The killed run had a private daemon: it and its QEMU die with the harness (pid
+    # namespace); the next start removes the directory it left.
+    child = _killed_child(guest_pool, {libvirt_daemon.ENV_URI: ""})
     if not child["private"]:
         pytest.skip("a libvirt daemon runs on this machine, so no private one was started")
     base = Path(child["uri"].split("socket=")[1]).parents[2]
+    deadline = time.monotonic() + 10
+    while libvirt_daemon.pid_running(child["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not libvirt_daemon.pid_running(child["pid"]), "the killed run's QEMU outlived it"
+    assert libvirt_daemon.kill_users(base) == [], "a process of the killed run's daemon outlived it"
     assert base in libvirt_daemon.sweep_stale_dirs()
     assert not base.exists()
-    assert not libvirt_daemon.pid_running(child["pid"])
