@@ -34,9 +34,17 @@ DRAGONFLY = _table([
 ])
 
 # Prompts that end without a newline: matched against the unfinished last line.
-PROMPTS = {"dragonfly": _table([("debugger", r"^(db>) $")]), "linux": []}
+PROMPTS = {"dragonfly": _table([("debugger", r"^(db>) $")]), "linux": [], "kpi": []}
 
-TABLES = {"linux": LINUX, "dragonfly": DRAGONFLY}
+# The kpi target: our driver over driver/kpi in a host process. Its kernel half panics the
+# DragonFly way; sanitizers report on the same stderr.
+KPI = DRAGONFLY + _table([
+    ("asan", r"ERROR: AddressSanitizer: (.*)"),
+    ("lsan", r"ERROR: LeakSanitizer: (.*)"),
+    ("ubsan", r"(\S+:\d+:\d+: runtime error: .*)"),
+])
+
+TABLES = {"linux": LINUX, "dragonfly": DRAGONFLY, "kpi": KPI}
 
 
 def match_crash(table: CrashTable, line: str) -> tuple[str, str] | None:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from tunlab import qemu  # noqa: F401  (registers the "qemu" backend)
+from tunlab import process_backend, qemu  # noqa: F401  (register the "process" and "qemu" backends)
 from tunlab import libvirt_backend  # noqa: F401  (registers "libvirt"; imports python3-libvirt only when used)
 from tunlab.client import AgentClient
 from tunlab.console import ConsoleWatcher

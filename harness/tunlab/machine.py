@@ -41,6 +41,7 @@ class GuestSpec:
     cpus: int = 1
     machine: str = "pc"
     extra_args: tuple[str, ...] = field(default=())
+    program: tuple[str, ...] = ()  # process backend: the command that is the "guest"
     boot_timeout: float | None = None  # launch -> agent ready under TCG; None: timeouts' "boot"
 
 
