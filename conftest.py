@@ -1,2 +1,3 @@
-# Loads tunlab's pytest plugin (harness/tunlab/pytest_plugin.py) for every suite in the tree.
-pytest_plugins = ["tunlab.pytest_plugin"]
+# Loads tunlab's pytest plugins (harness/tunlab/) for every suite in the tree: fixtures and
+# options, and the TUN-SPEC row bookkeeping of the conformance suite.
+pytest_plugins = ["tunlab.pytest_plugin", "tunlab.conformance"]

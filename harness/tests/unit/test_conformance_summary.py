@@ -1,0 +1,71 @@
+"""The conformance bookkeeping: row markers, strict expected failures against the stock
+driver, the rows x targets summary and its JSON."""
+
+import json
+from pathlib import Path
+
+from tunlab.conformance import merge
+
+pytest_plugins = ["pytester"]
+
+ROW_TESTS = '''
+import pytest
+
+@pytest.mark.row("W1")
+def test_w1():
+    pass
+
+@pytest.mark.row("W3")
+def test_w3_ok():
+    pass
+
+@pytest.mark.row("W4")
+def test_w4_fails():
+    assert False, "chain leaked"
+
+@pytest.mark.row("L1")
+def test_l1():
+    pytest.skip("needs a devfs listing")
+'''
+
+
+def _run(pytester, monkeypatch, *args):
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+    pytester.makepyfile(test_rows=ROW_TESTS)
+    out = pytester.path / "summary.json"
+    result = pytester.runpytest_subprocess("-p", "tunlab.pytest_plugin", "-p", "tunlab.conformance",
+                                           f"--conformance-json={out}", *args)
+    return result, json.loads(out.read_text())
+
+
+def test_our_driver_column(pytester, monkeypatch):
+    result, data = _run(pytester, monkeypatch, "--target", "kpi")
+    assert data["column"] == "kpi"
+    rows = data["rows"]
+    assert rows["W1"] == "pass" and rows["W3"] == "pass" and rows["W4"] == "fail"
+    assert rows["L1"] == "skip: needs a devfs listing"
+    assert rows["K1"] == "no test"
+    text = result.stdout.str()
+    assert "TUN-SPEC conformance" in text and "[1] needs a devfs listing" in text
+    assert result.ret != 0  # W4 failed
+
+
+def test_stock_driver_rows_that_differ_must_fail(pytester, monkeypatch):
+    result, data = _run(pytester, monkeypatch, "--target", "dragonfly", "--driver", "stock")
+    rows = data["rows"]
+    assert data["column"] == "dragonfly/stock"
+    assert rows["W4"] == "expected failure"   # stock differs and fails: as expected
+    assert rows["W3"] == "unexpected pass"    # stock differs but passed: reported
+    assert rows["W1"] == "pass"               # stock behaves like ours
+    assert result.ret != 0                    # the unexpected pass fails the run
+
+
+def test_merge_puts_columns_side_by_side(tmp_path):
+    a = tmp_path / "a.json"
+    b = tmp_path / "b.json"
+    a.write_text(json.dumps({"column": "kpi", "rows": {"W1": "pass"}}))
+    b.write_text(json.dumps({"column": "dragonfly/ours", "rows": {"W1": "skip: no ISO"}}))
+    table = merge([a, b])
+    w1 = next(line for line in table.splitlines() if line.startswith("W1"))
+    assert "pass" in w1 and "skip [1]" in w1
+    assert "[1] no ISO" in table

@@ -1,0 +1,127 @@
+"""The conformance suite's bookkeeping: tests name their TUN-SPEC row with
+@pytest.mark.row("W4"); against the stock driver the rows where stock differs are strict
+expected failures; after a run, a rows x targets summary is printed and written as JSON.
+
+`tunlab conformance-summary FILE...` merges the JSON of several runs (kpi, dragonfly/ours,
+dragonfly/stock) into one table.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tunlab.paths import BUILD
+from tunlab.spec_rows import BY_ID, ROWS
+
+# When one row has several tests, the cell shows the worst of their outcomes.
+_RANK = ["fail", "unexpected pass", "pass", "expected failure", "skip"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("tunlab")
+    g.addoption("--driver", default="ours", choices=("ours", "stock"),
+                help="dragonfly target: our driver or the stock GENERIC one (default: ours)")
+    g.addoption("--conformance-json", type=Path, default=None,
+                help="where to write the row summary (default: build/conformance/<column>.json)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "row(id): the TUN-SPEC.md row this test checks")
+    config.pluginmanager.register(Conformance(config), "tunlab-conformance")
+
+
+def column(config: pytest.Config) -> str:
+    target = config.getoption("--target")
+    return f"{target}/{config.getoption('--driver')}" if target == "dragonfly" else target
+
+
+def _outcome(report: pytest.TestReport) -> str | None:
+    if hasattr(report, "wasxfail"):
+        return "expected failure" if report.skipped else "unexpected pass"
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        return "skip: " + reason.removeprefix("Skipped: ")
+    if report.failed:
+        return "unexpected pass" if "XPASS(strict)" in str(report.longrepr) else "fail"
+    return "pass" if report.when == "call" else None
+
+
+def cell(outcomes: list[str]) -> str:
+    """The worst outcome of a row's tests (skips keep their reason)."""
+    if not outcomes:
+        return "no test"
+    return min(outcomes, key=lambda o: _RANK.index(o.split(":")[0]))
+
+
+def render(columns: dict[str, dict[str, str]]) -> str:
+    """A text table: one line per row, one column per run; skip reasons listed below it."""
+    names = list(columns)
+    width = max([18] + [len(n) + 2 for n in names])
+    lines = ["row  " + "".join(n.ljust(width) for n in names)]
+    reasons: dict[str, int] = {}
+    for row in ROWS:
+        cells = []
+        for n in names:
+            c = columns[n].get(row.id, "no test")
+            if c.startswith("skip: "):
+                idx = reasons.setdefault(c[6:], len(reasons) + 1)
+                c = f"skip [{idx}]"
+            cells.append(c.ljust(width))
+        lines.append(f"{row.id:<5}" + "".join(cells))
+    for reason, idx in reasons.items():
+        lines.append(f"[{idx}] {reason}")
+    return "\n".join(lines)
+
+
+class Conformance:
+    """Collects each row-marked test's outcome during a run."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.row_of: dict[str, str] = {}  # test node id -> row id
+        self.results: dict[str, list[str]] = {}
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        config = self.config
+        stock = config.getoption("--target") == "dragonfly" and config.getoption("--driver") == "stock"
+        for item in items:
+            marker = item.get_closest_marker("row")
+            if not marker:
+                continue
+            row_id = marker.args[0]
+            if row_id not in BY_ID:
+                raise pytest.UsageError(f"{item.nodeid}: unknown TUN-SPEC row {row_id!r}")
+            self.row_of[item.nodeid] = row_id
+            if stock and BY_ID[row_id].stock_differs:
+                item.add_marker(pytest.mark.xfail(
+                    strict=True, reason=f"TUN-SPEC {row_id}: the stock driver differs"))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        row_id = self.row_of.get(report.nodeid)
+        outcome = _outcome(report)
+        if row_id and outcome:
+            self.results.setdefault(row_id, []).append(outcome)
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.row_of:
+            return
+        col = column(self.config)
+        cells = {row.id: cell(self.results.get(row.id, [])) for row in ROWS}
+        path = (self.config.getoption("--conformance-json")
+                or BUILD / "conformance" / f"{col.replace('/', '-')}.json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"column": col, "rows": cells}, indent=2) + "\n")
+        terminalreporter.section("TUN-SPEC conformance")
+        terminalreporter.write_line(render({col: cells}))
+        terminalreporter.write_line(f"(JSON: {path})")
+
+
+def merge(files: list[Path]) -> str:
+    columns = {}
+    for f in files:
+        data = json.loads(f.read_text())
+        columns[data["column"]] = data["rows"]
+    return render(columns)
