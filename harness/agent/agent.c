@@ -42,7 +42,7 @@ static const struct verb {
 	{ "write", verb_write, "h,data" },
 	{ "read", verb_read, "h,max,wait_ms" },
 	{ "stats", verb_stats, "ifname" },
-	{ "bench", verb_bench, "h,kind,size,ms,local,peer" },
+	{ "bench", verb_bench, "h,kind,size,ms,local,peer,bpf" },
 	{ "poweroff", verb_poweroff, "" },
 	{ "debug", verb_debug, "op,ms" },
 };

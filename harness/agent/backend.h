@@ -165,6 +165,25 @@ int be_udp_send(int sock, const struct be_in4 *dst, unsigned port, const void *b
     size_t len);
 int be_udp_close(int sock);
 
+/* ---- a packet listener on an interface, so `bench bpf=1` can measure its cost ---- */
+
+/*
+ * A passive listener that gets a copy of every packet crossing interface ifname, in both
+ * directions, as tcpdump's would: on BSD a /dev/bpf descriptor attached with BIOCSETIF
+ * (BIOCIMMEDIATE on, a default buffer), on Linux an AF_PACKET socket bound to the
+ * interface (the Linux counterpart of a bpf listener). The descriptor is non-blocking; the
+ * bench loops call be_bpf_drain() between packets, so what the listener costs lands in the
+ * measured figures, as a listener process would on a one-CPU guest.
+ */
+int be_bpf_open(const char *ifname, int *fd);
+/* Reads and discards everything the listener holds, never blocking; adds the number of
+ * packets read to *packets (a BSD read returns a buffer of several records: each counts). */
+int be_bpf_drain(int fd, uint64_t *packets);
+/* Packets the kernel dropped for this listener (its buffer full) since it was opened;
+ * 0 where the system does not say. Call once, before be_bpf_close. */
+int be_bpf_drops(int fd, uint64_t *drops);
+int be_bpf_close(int fd);
+
 /* ---- typed ioctls (the `ioctl` verb) ---- */
 
 /* The argument type of an ioctl, which decides the verb's argument and result keys. */

@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <net/route.h>
@@ -535,6 +537,77 @@ int
 be_udp_close(int sock)
 {
 	return close(sock) < 0 ? errno : 0;
+}
+
+/* ---- a packet listener for bench bpf=1: an AF_PACKET socket bound to the interface ---- */
+
+static uint8_t bpf_buf[65536 + 64];
+
+int
+be_bpf_open(const char *ifname, int *fd)
+{
+	struct sockaddr_ll sll;
+	int s, idx, err;
+
+	if ((err = if_index(ifname, &idx)))
+		return err;
+	/* protocol 0 until bound, so no packet of another interface is queued meanwhile */
+	s = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		agent_errmsg("socket AF_PACKET");
+		return errno;
+	}
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = idx;
+	if (bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		err = errno;
+		close(s);
+		agent_errmsg("bind AF_PACKET to %s", ifname);
+		return err;
+	}
+	*fd = s;
+	return 0;
+}
+
+int
+be_bpf_drain(int fd, uint64_t *packets)
+{
+	/* bounded, so a flood cannot keep the loop here forever */
+	for (int i = 0; i < 4096; i++) {
+		ssize_t r = recv(fd, bpf_buf, sizeof(bpf_buf), MSG_DONTWAIT);
+
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		(*packets)++;
+	}
+	return 0;
+}
+
+int
+be_bpf_drops(int fd, uint64_t *drops)
+{
+	struct tpacket_stats st;
+	socklen_t len = sizeof(st);
+
+	if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) {
+		agent_errmsg("PACKET_STATISTICS");
+		return errno;
+	}
+	*drops = st.tp_drops;
+	return 0;
+}
+
+int
+be_bpf_close(int fd)
+{
+	return close(fd) < 0 ? errno : 0;
 }
 
 /* ---- typed ioctls ---- */

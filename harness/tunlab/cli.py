@@ -126,6 +126,11 @@ def cmd_timing(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from tunlab import bench
+    return bench.main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tunlab", description="Test and benchmark tun(4) drivers in QEMU guests.")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -151,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare-backends", action="store_true",
                    help="boot through qemu and libvirt in turn; report both medians and their ratio")
     p.set_defaults(fn=cmd_timing)
+    p = sub.add_parser("bench", help="the throughput matrix (write/read/rtt x sizes x modes x bpf), "
+                       "files, plots, --vs and --compare")
+    _common(p)
+    from tunlab import bench as bench_mod
+    bench_mod.add_arguments(p)
+    p.set_defaults(fn=cmd_bench)
     args = parser.parse_args(argv)
     backend = "libvirt" if getattr(args, "compare_backends", False) else getattr(args, "backend", "")
     try:

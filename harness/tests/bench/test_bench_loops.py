@@ -1,0 +1,100 @@
+"""The agent's `bench bpf=1` and the bare loop program (tunlab-bench-bare) against this
+machine's tun, each in a private network namespace. Skipped, saying why, where root, tun or
+unshare are missing."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tunlab import bench
+from tunlab.paths import BUILD
+
+AGENT = BUILD / "agent" / "tunlab-agent"
+BARE = BUILD / "agent" / "tunlab-bench-bare"
+# As in the guest's /init: no IPv6 on new interfaces, so the stack sends nothing of its own
+# (router solicitations, MLD) through the device while a loop runs.
+NETNS = ["unshare", "--net", "--mount", "sh", "-c",
+         "mount -t sysfs sysfs /sys 2>/dev/null; "
+         "echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null; "
+         'exec "$0" "$@"']
+LOCAL, PEER = "10.77.9.1", "10.77.9.2"
+
+
+@pytest.fixture(scope="module")
+def netns():
+    for b in (AGENT, BARE):
+        if not os.access(b, os.X_OK):
+            pytest.skip(f"{b} is missing: build it with `make -C harness/agent`")
+    if not os.path.exists("/dev/net/tun") or os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root, /dev/net/tun and unshare(1) for a private network namespace")
+    probe = subprocess.run(NETNS + ["true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a network namespace: {probe.stderr.decode()[-200:]}")
+    return NETNS
+
+
+def agent_session(netns, *requests):
+    """Runs the agent over --stdio with these request lines; returns the reply lines by id."""
+    lines = "".join(f"TL1 {i} {r}\n" for i, r in enumerate(requests, 1))
+    res = subprocess.run(netns + [str(AGENT), "--stdio"], input=lines.encode(), capture_output=True, timeout=60)
+    replies = {}
+    for line in res.stdout.decode().splitlines():
+        parts = line.split(" ")
+        if len(parts) >= 3 and parts[0] == "TL1" and parts[1] != "0":
+            replies[int(parts[1])] = (parts[2], dict(t.split("=", 1) for t in parts[3:] if "=" in t), line)
+    return replies
+
+
+SETUP = ["open", f"ifconfig ifname=tun0 addr={LOCAL}/32 peer={PEER} up=1"]
+
+
+@pytest.mark.parametrize("kind", ["write", "read", "rtt"])
+def test_bench_bpf_listener_sees_the_traffic(netns, kind):
+    r = agent_session(netns, *SETUP, f"bench h=1 kind={kind} size=200 ms=200 local={LOCAL} peer={PEER} bpf=1")
+    word, kv, line = r[3]
+    assert word == "ok", line
+    packets, seen = int(kv["packets"]), int(kv["bpf_read"])
+    assert packets > 0 and int(kv["bpf_drops"]) >= 0
+    # the listener sees both directions: rtt's request and reply, read's datagram, write's packet
+    expected = 2 * packets if kind == "rtt" else packets
+    assert expected * 0.9 <= seen + int(kv["bpf_drops"]) <= expected * 1.1 + 20, line
+
+
+def test_bench_without_bpf_reports_no_listener_keys(netns):
+    r = agent_session(netns, *SETUP, f"bench h=1 kind=write size=100 ms=50 local={LOCAL} peer={PEER}")
+    assert r[3][0] == "ok" and "bpf_read" not in r[3][1]
+
+
+def test_bench_bpf_takes_only_0_or_1(netns):
+    r = agent_session(netns, *SETUP, f"bench h=1 kind=write size=100 ms=50 local={LOCAL} peer={PEER} bpf=2")
+    assert r[3][0] == "err" and "EARG" in r[3][2]
+
+
+def test_bare_program_prints_parsable_lines(netns):
+    res = subprocess.run(netns + [str(BARE), "rtt,84,150,reps=2,warmup=50,pi,bpf"], capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    samples, err = bench.parse_bare_lines(res.stdout)
+    assert err == "" and len(samples) == 2
+    for s in samples:
+        assert s["kind"] == "rtt" and s["size"] == 84 and s["mode"] == "header" and s["bpf"] == 1
+        assert s["packets"] > 0 and s["bytes"] == s["packets"] * 84 and s["pps"] > 0
+
+
+def test_bare_program_jumbo_cell_sets_the_mtu(netns):
+    res = subprocess.run(netns + [str(BARE), bench.bare_arg(bench.Cell("read", 9000, "plain", False), 100, 1, 0)],
+                         capture_output=True, text=True, timeout=60)
+    samples, err = bench.parse_bare_lines(res.stdout)
+    # an MTU left at 1500 would fragment the datagrams: none would match, each costing a 1 s wait
+    assert err == "" and samples[0]["packets"] > 100 and samples[0]["errors"] <= 2, res.stdout
+
+
+@pytest.mark.parametrize("arg", ["", "sideways,64,100", "rtt,20,100", "rtt,64", "rtt,64,100,reps=0",
+                                 "rtt,64,100,frobnicate"])
+def test_bare_program_refuses_bad_arguments(arg):
+    if not os.access(BARE, os.X_OK):
+        pytest.skip(f"{BARE} is missing")
+    res = subprocess.run([str(BARE)] + ([arg] if arg else []), capture_output=True, text=True, timeout=10)
+    assert res.returncode == 2 and "usage:" in res.stderr

@@ -1,0 +1,605 @@
+"""`tunlab bench`: the throughput matrix of a target (or two side by side), its files, and the
+comparison with a baseline.
+
+For every cell -- kind (write: program -> stack, read: stack -> program, rtt: echo written and
+reply read) x packet size (64, 512, 1400, 9000 bytes; the interface MTU is raised to the size
+when it is larger than 1500) x mode (plain: no header / IFF_NO_PI; header: packet information
+/ TUNSIFHEAD) x bpf listener (off/on) -- the agent runs the agent's `bench` verb inside the
+guest: one warm-up loop, then N timed loops (the samples). Only requests and figures cross
+the serial line. With two targets (`--vs`) both guests are booted at the start and the
+samples of a cell alternate between them (A B A B ...), so a change of load on the host
+falls on both alike.
+
+Output directory (default build/bench/<date-time>/, `build/bench/latest` points to it):
+  results.json  everything (schema below), every sample included
+  cells.csv     one row per target and cell: median, min, max, mean, stdev, spread, cv
+  samples.csv   one row per sample (warm-up loops as rep 0)
+  bench.png     the figures per kind (and the ratios with --vs)
+  table.txt     the table printed on the terminal (and compare.txt/.csv with --compare)
+  logs/         the guests' console and agent logs
+
+results.json: {"schema": "tunlab-bench/1", "created", "settings": {reps, ms, warmup_ms, kinds,
+sizes, modes, bpf, order}, "machine": {hostname, cpu, cores, platform, load_start, load_end},
+"qemu", "accel", "backend", "git": {commit, dirty}, "targets": [{name, label, image, kernel,
+agent, backend, boot_s}], "skipped": [{name, reason}], "cells": [{target, kind, size, mode,
+bpf, mtu, warmup, samples: [agent reply figures], stats, error}], "ratios": [...], "wall_s"}.
+
+The statistics and the regression rule are in bench_stats.py; tables, CSV and the plot in
+bench_report.py; the callgrind gate for CI in bench_gate.py.
+
+kpi (NOTE for whoever wires it): the kpi target runs the agent on the host, through the
+"process" machine backend (process_backend.py). Side.start() boots whatever targets.plan()
+returns with Guest.boot, so once targets.plan("kpi") returns a plan (backend "process",
+spec.program = the kpi agent) `--vs kpi` and `--target kpi` need nothing more here; the kpi
+agent must implement be_bpf_* (backend.h) for the bpf cells, and a cell whose MTU it refuses is
+reported as skipped. Until then `--vs kpi` is skipped with the reason targets gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from tunlab import bench_report as report
+from tunlab import targets
+from tunlab.bench_stats import (DEFAULT_THRESHOLD, KINDS, MODES, SIZES, Cell, cell_stats,
+                                compare, matrix, parse_list, ratios)
+from tunlab.errors import AgentError, SetupError, TunlabError
+from tunlab.paths import BUILD, REPO
+
+SCHEMA = "tunlab-bench/1"
+# Addresses of the devices the matrix runs on, per mode (point-to-point, /32).
+ADDRS = {"plain": ("10.80.0.1", "10.80.0.2"), "header": ("10.80.1.1", "10.80.1.2")}
+# The bare program's addresses (harness/agent/bench_bare.c: BARE_LOCAL, BARE_PEER).
+BARE_LOCAL, BARE_PEER = "10.79.0.1", "10.79.0.2"
+BARE_LINE = re.compile(r"TUNLAB-BARE (.*)")
+DEFAULT_OVERHEAD_CELLS = "rtt:64:plain,write:1400:plain,read:1400:plain"
+
+HELP_EPILOG = f"""\
+The figure of a cell is packets/s (round trips/s for rtt), median of --reps samples of --ms
+each after one --warmup-ms loop. spread = (max-min)/median; cv = stdev/mean (stdev: sample
+standard deviation).
+--compare BASELINE.json exits 1 on a regression: a cell whose new median is below
+old_median*(1-threshold) AND whose interval [median*(1-spread), median*(1+spread)] lies wholly
+below the baseline's, i.e. new_median*(1+new_spread) < old_median*(1-old_spread). A drop
+the spread explains is reported as "slower (noise)" and does not fail. Default threshold
+{DEFAULT_THRESHOLD:.0%}.
+--overhead boots the guest with tunlab.bare=... on its kernel command line, so /init runs the
+bare loop program (the same loops, no agent) before the agent; it then runs the same cells
+through the agent and reports agent median / bare median (goal >= 0.95).
+Exit status: 0; 1 on a regression, a failed cell or nothing measured; 2 on bad arguments."""
+
+
+# -- metadata ----------------------------------------------------------------------------
+def machine_info() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"hostname": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(),
+            "platform": platform.platform(), "python": platform.python_version(),
+            "load_start": _load()}
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return ""
+
+
+def qemu_version() -> str:
+    from tunlab.qemu import QEMU
+    try:
+        out = subprocess.run([QEMU, "--version"], capture_output=True, text=True, timeout=10).stdout
+        return out.splitlines()[0].strip() if out else ""
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def git_info() -> dict[str, Any]:
+    def git(*a: str) -> str:
+        try:
+            r = subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True, timeout=10)
+            return r.stdout.strip() if r.returncode == 0 else ""
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    return {"commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def _number(v: str) -> int | float | str:
+    try:
+        return int(v)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+
+# -- one side of a run: a target's guest and its devices ---------------------------------
+class Side:
+    """A target taking part in the run: its plan, its booted guest, a device per mode."""
+
+    def __init__(self, name: str, label: str, image: Path | None) -> None:
+        self.name, self.label, self.image = name, label, image
+        self.guest: Any = None
+        self.devices: dict[str, Any] = {}
+        self.mtu: dict[str, int] = {}
+        self.failed = ""
+        self.info: dict[str, Any] = {"name": name, "label": label}
+
+    def start(self, backend: str, accel: str, log_dir: Path) -> None:
+        """Plan and boot the target. Raises SetupError with targets' reason when it cannot
+        run here."""
+        from tunlab.guest import Guest
+        from tunlab.machine import BACKENDS
+        plan = targets.plan(self.name, backend, self.image, progress=True)
+        if plan.backend not in BACKENDS:
+            raise SetupError(f"{self.name}: bench cannot start a {plan.backend!r} target yet "
+                             f"(see the kpi note in harness/tunlab/bench.py)")
+        self.guest = Guest.boot(plan.spec, backend=plan.backend, accel=accel, run_dir=log_dir)
+        h = self.guest.hello
+        image = plan.spec.kernel.parent if plan.spec.kernel else None
+        kernel = h.get("os", "")
+        if image and (image / "manifest.json").exists():
+            kernel = kernel or json.loads((image / "manifest.json").read_text()).get("kernel_version", "")
+        self.info.update({"image": str(image or ""), "kernel": kernel, "agent": h.get("agent", ""),
+                          "backend": h.get("backend", ""), "vm_backend": plan.backend,
+                          "boot_s": round(self.guest.boot_seconds, 2), "logs": str(log_dir)})
+
+    def device(self, mode: str, mtu: int) -> Any:
+        """The device for a mode, opened on first use, with the MTU set to `mtu`."""
+        if mode not in self.devices:
+            local, peer = ADDRS[mode]
+            self.devices[mode] = self.guest.open_tun(pi=mode == "header", addr=f"{local}/32", peer=peer)
+            self.mtu[mode] = 1500
+        if self.mtu[mode] != mtu:
+            self.devices[mode].configure(mtu=mtu)
+            self.mtu[mode] = mtu
+        return self.devices[mode]
+
+    def sample(self, cell: Cell, ms: int) -> dict[str, Any]:
+        """One timed loop of the agent: its reply's figures as numbers."""
+        dev = self.device(cell.mode, cell.mtu)
+        local, peer = ADDRS[cell.mode]
+        args: dict[str, Any] = {"h": dev.h, "kind": cell.kind, "size": cell.size, "ms": ms,
+                                "local": local, "peer": peer}
+        if cell.bpf:
+            args["bpf"] = 1
+        agent = self.guest.agent
+        reply = agent.request("bench", timeout=agent.default_timeout + ms / 1000, **args)
+        return {k: _number(v) for k, v in reply.fields.items()}
+
+    def stop(self) -> None:
+        if self.guest is not None:
+            self.info["ended"] = self.guest.stop()
+
+
+def _labels(specs: list[tuple[str, Path | None]]) -> list[str]:
+    names = [n for n, _ in specs]
+    out = []
+    for i, (n, image) in enumerate(specs):
+        if names.count(n) > 1:
+            out.append(f"{n}@{image.name}" if image else f"{n}#{i + 1}")
+        else:
+            out.append(n)
+    return out
+
+
+# -- the matrix --------------------------------------------------------------------------
+class Progress:
+    """The progress line: cell i/n, elapsed, ETA (rewritten in place on a terminal, one line
+    per cell otherwise)."""
+
+    def __init__(self, ncells: int, total_units: float, stream: Any = None) -> None:
+        self.ncells, self.total = ncells, total_units
+        self.done = 0.0
+        self.t0 = time.monotonic()
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def update(self, i: int, what: str, units: float = 0.0, cell_done: bool = False) -> None:
+        from tunlab.bench_stats import eta_seconds
+        self.done += units
+        elapsed = time.monotonic() - self.t0
+        line = report.progress_line(i, self.ncells, what, elapsed, eta_seconds(elapsed, self.done, self.total))
+        if self.tty:
+            self.stream.write("\r" + line[:150].ljust(150) + ("\n" if cell_done and i == self.ncells else ""))
+            self.stream.flush()
+        elif cell_done:
+            print(line, file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("\r" + " " * 150 + "\r")
+            self.stream.flush()
+
+
+def run_matrix(sides: list[Side], cells: list[Cell], reps: int, ms: int, warmup_ms: int,
+               progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Runs every cell on every side (samples alternating between sides); returns the cell
+    records. A side whose guest breaks stops there; its remaining cells carry the reason."""
+    records: list[dict[str, Any]] = []
+    for i, cell in enumerate(cells, 1):
+        recs = {s.label: {"target": s.label, **cell.as_dict(), "mtu": cell.mtu, "warmup": None,
+                          "samples": [], "stats": None, "error": ""} for s in sides}
+        active = []
+        what = f"{cell.kind} {cell.size} B {cell.mode}{' +bpf' if cell.bpf else ''}"
+
+        def fail(side: Side, e: Exception) -> None:
+            text = str(e).splitlines()[0] if str(e) else type(e).__name__
+            recs[side.label]["error"] = text
+            if not isinstance(e, AgentError):
+                side.failed = side.failed or text
+            if side in active:
+                active.remove(side)
+
+        for side in sides:
+            if side.failed:
+                recs[side.label]["error"] = f"not run: {side.failed}"
+                continue
+            try:
+                side.device(cell.mode, cell.mtu)
+            except AgentError as e:
+                recs[side.label]["error"] = f"skipped: mtu {cell.mtu} refused ({e.name} {e.msg})"
+                continue
+            except TunlabError as e:
+                fail(side, e)
+                continue
+            active.append(side)
+            if warmup_ms > 0:
+                try:
+                    recs[side.label]["warmup"] = side.sample(cell, warmup_ms)
+                except TunlabError as e:
+                    fail(side, e)
+            if progress:
+                progress.update(i, f"{what} warm-up ({side.label})", warmup_ms)
+        for rep in range(reps):
+            for side in list(active):
+                try:
+                    recs[side.label]["samples"].append(side.sample(cell, ms))
+                except TunlabError as e:
+                    fail(side, e)
+                if progress:
+                    progress.update(i, f"{what} rep {rep + 1}/{reps} ({side.label})", ms)
+        for side in sides:
+            r = recs[side.label]
+            if r["samples"] and not r["error"]:
+                r["stats"] = cell_stats(r["samples"])
+                if cell.bpf and not r["stats"].get("bpf_read"):
+                    r["error"] = "the bpf listener read no packet (is it attached?)"
+            records.append(r)
+        if progress:
+            # units of sides that did not run this cell still count as done
+            skipped = sum(1 for s in sides if s not in active)
+            progress.update(i, f"{what} done", skipped * (warmup_ms + reps * ms), cell_done=True)
+    return records
+
+
+def run(target: str, vs: str | None, image: Path | None, vs_image: Path | None, cells: list[Cell],
+        reps: int, ms: int, warmup_ms: int, backend: str, accel: str, out: Path,
+        say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Boot the target(s), run the matrix, and return the results document."""
+    specs = [(target, image)] + ([(vs, vs_image)] if vs else [])
+    labels = _labels(specs)
+    results: dict[str, Any] = {
+        "schema": SCHEMA, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "settings": {"reps": reps, "ms": ms, "warmup_ms": warmup_ms,
+                     "kinds": sorted({c.kind for c in cells}, key=KINDS.index),
+                     "sizes": sorted({c.size for c in cells}),
+                     "modes": sorted({c.mode for c in cells}, key=MODES.index),
+                     "bpf": sorted({c.bpf for c in cells}),
+                     "order": "per cell: warm-up on each target, then samples alternating between targets"},
+        "machine": machine_info(), "qemu": qemu_version(), "accel": accel, "backend": backend,
+        "git": git_info(), "targets": [], "skipped": [], "cells": [], "ratios": [],
+    }
+    t0 = time.monotonic()
+    sides: list[Side] = []
+    try:
+        for (name, img), label in zip(specs, labels):
+            side = Side(name, label, img)
+            try:
+                say(f"tunlab bench: booting {label} ({accel})")
+                side.start(backend, accel, out / "logs" / label)
+                sides.append(side)
+                say(f"tunlab bench: {label} ready in {side.info['boot_s']:.1f} s: {side.info['kernel']}, "
+                    f"agent {side.info['agent']} backend {side.info['backend']}")
+            except SetupError as e:
+                reason = str(e).splitlines()[0]
+                say(f"tunlab bench: skipping {label}: {reason}")
+                results["skipped"].append({"name": label, "reason": reason})
+                side.stop()
+        if not sides:
+            return results
+        units = len(cells) * len(sides) * (warmup_ms + reps * ms)
+        say(f"tunlab bench: {len(cells)} cells x {len(sides)} target(s), {reps} x {ms} ms each "
+            f"(+{warmup_ms} ms warm-up): about {units / 1000 / 60:.1f} min of traffic")
+        progress = Progress(len(cells), units)
+        results["cells"] = run_matrix(sides, cells, reps, ms, warmup_ms, progress)
+        progress.finish()
+    finally:
+        for side in sides:
+            side.stop()
+        results["targets"] = [s.info for s in sides]
+    if len(sides) == 2:
+        results["ratios"] = ratios(results, sides[0].label, sides[1].label)
+    results["machine"]["load_end"] = _load()
+    results["wall_s"] = round(time.monotonic() - t0, 1)
+    return results
+
+
+# -- the overhead figure: agent vs the bare loop program ---------------------------------
+def bare_arg(cell: Cell, ms: int, reps: int, warmup_ms: int) -> str:
+    """The value of tunlab.bare= for a cell (bench_bare.c's argument)."""
+    parts = [cell.kind, str(cell.size), str(ms), f"reps={reps}", f"warmup={warmup_ms}", f"mtu={cell.mtu}"]
+    if cell.mode == "header":
+        parts.append("pi")
+    if cell.bpf:
+        parts.append("bpf")
+    return ",".join(parts)
+
+
+def parse_bare_lines(text: str) -> tuple[list[dict[str, Any]], str]:
+    """The samples a bare run printed (warm-up excluded) and its error line's text ("")."""
+    samples, error, done = [], "", False
+    for line in text.splitlines():
+        m = BARE_LINE.search(line)
+        if not m:
+            continue
+        body = m.group(1).strip()
+        if body.startswith("done"):
+            done = True
+        elif body.startswith("error"):
+            error = body
+        else:
+            fields = {k: _number(v) for k, _, v in (t.partition("=") for t in body.split()) if k}
+            if not fields.get("warmup"):
+                samples.append(fields)
+    if not done and not error:
+        error = "the bare program did not finish (no 'TUNLAB-BARE done' line)"
+    return samples, error
+
+
+def parse_overhead_cells(text: str) -> list[Cell]:
+    cells = []
+    for item in parse_list(text):
+        bits = item.split(":")
+        if not 2 <= len(bits) <= 4 or bits[0] not in KINDS:
+            raise ValueError(f"overhead cell {item!r}: want kind:size[:mode[:bpf]], e.g. rtt:64:plain")
+        mode = bits[2] if len(bits) > 2 else "plain"
+        if mode not in MODES:
+            raise ValueError(f"overhead cell {item!r}: mode is plain or header")
+        cells.append(Cell(bits[0], int(bits[1]), mode, len(bits) > 3 and bits[3] in ("bpf", "on", "1")))
+    return cells
+
+
+def run_overhead(target: str, image: Path | None, cells: list[Cell], reps: int, ms: int,
+                 warmup_ms: int, backend: str, accel: str, out: Path,
+                 say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Per cell: boot a guest whose /init runs the bare loop program first, then run the same
+    cell through the agent; returns the overhead document (agent/bare ratio per cell)."""
+    from tunlab.guest import Guest
+    from tunlab.timeouts import BASE as BASE_TIMEOUTS
+    if target != "linux":
+        raise SetupError(f"--overhead: only the linux image runs the bare loop at boot (not {target})")
+    plan = targets.plan(target, backend, image, progress=True)
+    base_boot = plan.spec.boot_timeout or BASE_TIMEOUTS["boot"]
+    doc: dict[str, Any] = {"schema": "tunlab-bench-overhead/1", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                           "settings": {"reps": reps, "ms": ms, "warmup_ms": warmup_ms},
+                           "machine": machine_info(), "qemu": qemu_version(), "accel": accel,
+                           "git": git_info(), "target": target, "cells": []}
+    for n, cell in enumerate(cells, 1):
+        arg = bare_arg(cell, ms, reps, warmup_ms)
+        # the bare loops run before the agent starts: give the boot wait their time too
+        bare_s = (warmup_ms + reps * ms) / 1000 * 1.5 + 5
+        spec = dataclasses.replace(plan.spec, append=f"{plan.spec.append} tunlab.bare={arg}",
+                                   boot_timeout=base_boot + bare_s)
+        say(f"tunlab bench --overhead [{n}/{len(cells)}] {cell.key}: booting with tunlab.bare={arg}")
+        rec: dict[str, Any] = {**cell.as_dict(), "mtu": cell.mtu, "bare_arg": arg, "bare": [], "agent": [],
+                               "error": ""}
+        with Guest.boot(spec, backend=plan.backend, accel=accel, run_dir=out / "logs" / f"overhead-{n}") as g:
+            rec["bare"], err = parse_bare_lines(g.watcher.log_path.read_text(errors="replace"))
+            if err:
+                rec["error"] = f"bare: {err}"
+            else:
+                dev = g.open_tun(pi=cell.mode == "header", addr=f"{BARE_LOCAL}/32", peer=BARE_PEER,
+                                 mtu=cell.mtu)
+                args: dict[str, Any] = {"h": dev.h, "kind": cell.kind, "size": cell.size,
+                                        "local": BARE_LOCAL, "peer": BARE_PEER}
+                if cell.bpf:
+                    args["bpf"] = 1
+                timeout = g.agent.default_timeout + ms / 1000
+                if warmup_ms:
+                    g.agent.request("bench", timeout=timeout, ms=warmup_ms, **args)
+                for _ in range(reps):
+                    reply = g.agent.request("bench", timeout=timeout, ms=ms, **args)
+                    rec["agent"].append({k: _number(v) for k, v in reply.fields.items()})
+        if rec["bare"] and rec["agent"]:
+            rec["bare_stats"] = cell_stats(rec["bare"])
+            rec["agent_stats"] = cell_stats(rec["agent"])
+            rec["ratio"] = rec["agent_stats"]["median_pps"] / rec["bare_stats"]["median_pps"]
+        doc["cells"].append(rec)
+    doc["machine"]["load_end"] = _load()
+    return doc
+
+
+def overhead_table(doc: dict[str, Any]) -> str:
+    s = doc["settings"]
+    lines = [f"tunlab bench --overhead: agent figure / bare loop figure (goal >= 0.95); "
+             f"{s['reps']} x {s['ms']} ms; accel {doc['accel']}; load {doc['machine'].get('load_start')}",
+             f"{'cell':<26}{'bare pkt/s':>14}{'spread':>8}{'agent pkt/s':>14}{'spread':>8}{'ratio':>8}"]
+    lines.append("-" * len(lines[-1]))
+    for r in doc["cells"]:
+        key = Cell.from_dict(r).key
+        if "ratio" not in r:
+            lines.append(f"{key:<26}({r['error'] or 'no figures'})")
+            continue
+        b, a = r["bare_stats"], r["agent_stats"]
+        lines.append(f"{key:<26}{b['median_pps']:>14,.0f}{b['spread'] * 100:>7.1f}%"
+                     f"{a['median_pps']:>14,.0f}{a['spread'] * 100:>7.1f}%{r['ratio']:>8.3f}")
+    return "\n".join(lines) + "\n"
+
+
+# -- output ------------------------------------------------------------------------------
+def default_out() -> Path:
+    return BUILD / "bench" / time.strftime("%Y%m%d-%H%M%S")
+
+
+def _point_latest(out: Path) -> None:
+    latest = out.parent / "latest"
+    try:
+        if latest.is_symlink() or not latest.exists():
+            tmp = out.parent / f".latest-{os.getpid()}"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(out.name)
+            os.replace(tmp, latest)
+    except OSError:
+        pass
+
+
+def write_outputs(results: dict[str, Any], out: Path, plot: bool = True) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / "results.json", out / "cells.csv", out / "samples.csv", out / "table.txt"]
+    files[0].write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
+    report.write_cells_csv(results, files[1])
+    report.write_samples_csv(results, files[2])
+    files[3].write_text(report.table(results))
+    if plot and results.get("cells"):
+        try:
+            report.plot(results, out / "bench.png")
+            files.append(out / "bench.png")
+        except ImportError as e:
+            print(f"tunlab bench: no plot ({e}): run `make deps` (installs python3-matplotlib)",
+                  file=sys.stderr)
+    return files
+
+
+def do_compare(results: dict[str, Any], baseline_path: Path, threshold: float,
+               out: Path | None) -> int:
+    """Print the comparison with a baseline; 1 when a cell regressed, 2 when nothing matched."""
+    try:
+        baseline = json.loads(baseline_path.read_text())
+    except (OSError, ValueError) as e:
+        raise SetupError(f"--compare {baseline_path}: cannot read it ({e})") from None
+    if baseline.get("schema") != SCHEMA:
+        raise SetupError(f"--compare {baseline_path}: not a tunlab bench results.json "
+                         f"(schema {baseline.get('schema')!r}, expected {SCHEMA!r})")
+    rows, note = compare(baseline, results, threshold)
+    text = report.compare_table(rows, note, threshold, str(baseline_path))
+    print(text, end="")
+    if out is not None:
+        (out / "compare.txt").write_text(text)
+        report.write_compare_csv(rows, out / "compare.csv")
+    if not rows:
+        print("tunlab bench: no cell of this run is in the baseline: nothing compared", file=sys.stderr)
+        return 2
+    return 1 if any(r["verdict"] == "REGRESSION" for r in rows) else 0
+
+
+# -- the command line --------------------------------------------------------------------
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = HELP_EPILOG
+    p.add_argument("--target", default=targets.DEFAULT_TARGET, choices=targets.TARGETS,
+                   help="the target to measure (default: linux)")
+    p.add_argument("--image", type=Path, help="a prebuilt image directory for --target")
+    p.add_argument("--vs", choices=targets.TARGETS,
+                   help="a second target, measured side by side (ratios per cell); it may be "
+                        "the same target with --vs-image (two driver builds)")
+    p.add_argument("--vs-image", type=Path, help="the image directory of the --vs side")
+    p.add_argument("--reps", type=int, default=5, help="samples per cell (default 5)")
+    p.add_argument("--ms", type=int, default=1000, help="length of one sample in ms (default 1000)")
+    p.add_argument("--warmup-ms", type=int, default=300, help="warm-up loop per cell (default 300; 0: none)")
+    p.add_argument("--kinds", default=",".join(KINDS), help="default: write,read,rtt")
+    p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="IP packet bytes (default: 64,512,1400,9000)")
+    p.add_argument("--modes", default=",".join(MODES), help="plain (no header), header (packet information)")
+    p.add_argument("--bpf", default="off,on", help="with a bpf listener: off, on or off,on (default)")
+    p.add_argument("--out", type=Path, help="output directory (default build/bench/<date-time>)")
+    p.add_argument("--compare", type=Path, metavar="BASELINE.json",
+                   help="compare with an earlier results.json; exit 1 on a regression (rule below)")
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                   help=f"regression threshold for --compare (default {DEFAULT_THRESHOLD})")
+    p.add_argument("--from", dest="from_results", type=Path, metavar="RESULTS.json",
+                   help="do not run: print (and with --out rewrite) the outputs of an earlier run")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    p.add_argument("--overhead", action="store_true",
+                   help="measure the harness overhead instead: agent vs the bare loop program")
+    p.add_argument("--overhead-cells", default=DEFAULT_OVERHEAD_CELLS,
+                   help=f"cells for --overhead, kind:size[:mode[:bpf]] (default {DEFAULT_OVERHEAD_CELLS})")
+
+
+def main(args: argparse.Namespace) -> int:
+    """`tunlab bench` (cli.py hands its parsed arguments here)."""
+    from tunlab.qemu import pick_accel
+    try:
+        cells = matrix(parse_list(args.kinds), parse_list(args.sizes, int), parse_list(args.modes),
+                       parse_list(args.bpf, bool))
+        if args.reps < 1 or args.ms < 1 or args.warmup_ms < 0:
+            raise ValueError("--reps and --ms must be at least 1, --warmup-ms at least 0")
+        if not 0 < args.threshold < 1:
+            raise ValueError("--threshold is a fraction between 0 and 1, e.g. 0.1")
+        overhead_cells = parse_overhead_cells(args.overhead_cells) if args.overhead else []
+    except ValueError as e:
+        print(f"tunlab bench: {e}", file=sys.stderr)
+        return 2
+    if args.from_results:
+        try:
+            results = json.loads(args.from_results.read_text())
+        except (OSError, ValueError) as e:
+            raise SetupError(f"--from {args.from_results}: {e}") from None
+        print(report.table(results), end="")
+        if args.out:
+            write_outputs(results, args.out, plot=not args.no_plot)
+        return do_compare(results, args.compare, args.threshold, args.out) if args.compare else 0
+
+    accel = pick_accel(args.accel)
+    out = args.out or default_out()
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.out:
+        _point_latest(out)
+    if args.overhead:
+        doc = run_overhead(args.target, args.image, overhead_cells, args.reps, args.ms, args.warmup_ms,
+                           args.backend, accel, out)
+        text = overhead_table(doc)
+        (out / "overhead.json").write_text(json.dumps(doc, indent=1) + "\n")
+        (out / "overhead.txt").write_text(text)
+        print(text, end="")
+        print(f"tunlab bench: overhead results in {out}")
+        return 0 if all("ratio" in r for r in doc["cells"]) else 1
+
+    results = run(args.target, args.vs, args.image, args.vs_image, cells, args.reps, args.ms,
+                  args.warmup_ms, args.backend, accel, out)
+    files = write_outputs(results, out, plot=not args.no_plot)
+    print()
+    print(report.table(results), end="")
+    print(f"\ntunlab bench: {len(files)} files in {out} (wall {results.get('wall_s', 0):.0f} s, "
+          f"load {results['machine'].get('load_start')} -> {results['machine'].get('load_end', '')})")
+    status = 0
+    measured = [c for c in results["cells"] if c.get("stats")]
+    failed = [c for c in results["cells"] if c.get("error") and not c["error"].startswith("skipped")]
+    if not measured:
+        print("tunlab bench: nothing was measured", file=sys.stderr)
+        status = 1
+    if failed:
+        print(f"tunlab bench: {len(failed)} cell(s) failed, e.g. {failed[0]['target']} "
+              f"{Cell.from_dict(failed[0]).key}: {failed[0]['error']}", file=sys.stderr)
+        status = 1
+    if args.compare:
+        status = max(status, do_compare(results, args.compare, args.threshold, out))
+    return status
