@@ -8,6 +8,7 @@ import json
 import shlex
 import statistics
 import sys
+from pathlib import Path
 
 from tunlab import libvirt_daemon
 from tunlab import run as run_mod
@@ -131,6 +132,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench.main(args)
 
 
+def cmd_conformance_summary(args: argparse.Namespace) -> int:
+    from tunlab.conformance import merge
+    print(merge(args.files))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tunlab", description="Test and benchmark tun(4) drivers in QEMU guests.")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -162,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     from tunlab import bench as bench_mod
     bench_mod.add_arguments(p)
     p.set_defaults(fn=cmd_bench)
+    p = sub.add_parser("conformance-summary",
+                       help="merge the row summaries of conformance runs into one rows x targets table")
+    p.add_argument("files", nargs="+", type=Path, help="JSON files (default place: build/conformance/)")
+    p.set_defaults(fn=cmd_conformance_summary)
     args = parser.parse_args(argv)
     backend = "libvirt" if getattr(args, "compare_backends", False) else getattr(args, "backend", "")
     try:
