@@ -286,6 +286,9 @@ tun_destroy(struct tun_softc *sc)
 	tun_orphan_knotes(sc);
 	funsetown(&sc->tun_sigio);
 
+	/* Drop the reference tun_clone_create() took for an ifconfig unit. */
+	if (sc->tun_state & TUN_MANUAL)
+		release_dev(sc->tun_dev);
 	destroy_dev(sc->tun_dev);
 	/* Only now may a new open of /dev/tun get this unit again. */
 	devfs_clone_bitmap_put(&DEVFS_CLONE_BITMAP(tun), unit);
@@ -572,12 +575,14 @@ fail:
 
 /*
  * Would the classic queue have to push out an older packet to take a new
- * one?  tun(4) refuses the new packet instead (ENOBUFS).
+ * one?  tun(4) refuses the new packet instead (ENOBUFS).  The limit is
+ * ifqmaxlen itself: ifq_set_maxlen() adds per-cpu staging room to
+ * ifsq_maxlen, which would let more than ifqmaxlen packets wait.
  */
 static int
 tun_sndq_full(struct ifaltq_subque *ifsq)
 {
-	return (ifsq->ifsq_len >= ifsq->ifsq_maxlen ||
+	return (ifsq->ifsq_len >= ifqmaxlen ||
 	    ifsq->ifsq_bcnt >= ifsq->ifsq_maxbcnt);
 }
 
