@@ -1,0 +1,1 @@
+#define INET 1

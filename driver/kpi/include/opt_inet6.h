@@ -1,0 +1,1 @@
+#define INET6 1

@@ -1,0 +1,1 @@
+#include <machine/endian.h>

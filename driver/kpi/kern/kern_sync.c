@@ -1,0 +1,974 @@
+/*
+ * kern_sync.c - threads, LWKT tokens, serializers, lockmgr locks, mutexes,
+ * spinlocks and tsleep/wakeup for the kpi, over real host threads.
+ *
+ * One host mutex (the "sched lock") protects every sleep queue and lock
+ * owner field, and every blocking wait is a wait on one host condition
+ * variable under it.  As on DragonFly, a thread that blocks (tsleep, a
+ * contended serializer, lockmgr lock or token) gives up all the LWKT tokens
+ * it holds and gets them all back before it runs on; tokens are therefore
+ * never part of a deadlock.  Serializers, lockmgr locks and mutexes are
+ * kept while sleeping.
+ */
+#include "kpi_kern.h"
+#include <sys/serialize.h>
+#include <sys/lock.h>
+#include <sys/mutex2.h>
+#include <sys/spinlock2.h>
+#include <sys/globaldata.h>
+
+static struct hostif_mtx *sched_mtx;
+static struct hostif_cv *sched_cv;
+static TAILQ_HEAD(, thread) kpi_threads = TAILQ_HEAD_INITIALIZER(kpi_threads);
+static int kpi_next_tid = 1;
+static long kpi_nthreads;
+
+struct globaldata kpi_globaldata[MAXCPU];
+int ncpus = 1;
+
+struct lwkt_token mp_token = LWKT_TOKEN_INITIALIZER(mp_token);
+struct lwkt_token pmap_token = LWKT_TOKEN_INITIALIZER(pmap_token);
+struct lwkt_token dev_token = LWKT_TOKEN_INITIALIZER(dev_token);
+struct lwkt_token vm_token = LWKT_TOKEN_INITIALIZER(vm_token);
+struct lwkt_token kvm_token = LWKT_TOKEN_INITIALIZER(kvm_token);
+struct lwkt_token sigio_token = LWKT_TOKEN_INITIALIZER(sigio_token);
+struct lwkt_token tty_token = LWKT_TOKEN_INITIALIZER(tty_token);
+struct lwkt_token vnode_token = LWKT_TOKEN_INITIALIZER(vnode_token);
+struct lwkt_token ifnet_token = LWKT_TOKEN_INITIALIZER(ifnet_token);
+
+#define TDF_KPI_INSLEEP	0x0100	/* waiting inside tsleep */
+#define TDF_KPI_DEAD	0x0200
+
+static void kpi_thread_dtor(void *);
+
+void
+kpi_sync_init(void)
+{
+	int i;
+
+	if (sched_mtx == NULL) {
+		sched_mtx = hostif_mtx_create();
+		sched_cv = hostif_cv_create();
+		hostif_tls_setup(kpi_thread_dtor);
+	}
+	for (i = 0; i < MAXCPU; ++i) {
+		kpi_globaldata[i].gd_cpuid = i;
+		kpi_globaldata[i].gd_cpumask = 1ULL << i;
+	}
+}
+
+void
+kpi_sched_lock(void)
+{
+	hostif_mtx_lock(sched_mtx);
+}
+
+void
+kpi_sched_unlock(void)
+{
+	hostif_mtx_unlock(sched_mtx);
+}
+
+int
+kpi_sched_wait(long long deadline_ns)
+{
+	if (deadline_ns == 0) {
+		hostif_cv_wait(sched_cv, sched_mtx);
+		return 0;
+	}
+	return hostif_cv_timedwait(sched_cv, sched_mtx, deadline_ns);
+}
+
+void
+kpi_sched_broadcast(void)
+{
+	hostif_cv_broadcast(sched_cv);
+}
+
+globaldata_t
+globaldata_find(int cpu)
+{
+	KKASSERT(cpu >= 0 && cpu < ncpus);
+	return &kpi_globaldata[cpu];
+}
+
+/* ---- threads ---- */
+
+static struct thread *
+kpi_thread_alloc(struct proc *p, const char *name)
+{
+	struct thread *td;
+
+	td = hostif_malloc(sizeof(*td));
+	memset(td, 0, sizeof(*td));
+	td->td_proc = p;
+	td->td_ucred = p->p_ucred;
+	ksnprintf(td->td_comm, sizeof(td->td_comm), "%s", name);
+	kpi_sched_lock();
+	td->td_kpi_id = kpi_next_tid++;
+	td->td_gd = &kpi_globaldata[(td->td_kpi_id - 1) % ncpus];
+	TAILQ_INSERT_TAIL(&kpi_threads, td, td_threadq);
+	kpi_nthreads++;
+	kpi_sched_unlock();
+	return td;
+}
+
+static void
+kpi_thread_free(struct thread *td)
+{
+	kpi_sched_lock();
+	if (td->td_kpi_ntoks != 0) {
+		kpi_sched_unlock();
+		panic("thread %d (%s) exits holding %d token(s), first %s",
+		    td->td_kpi_id, td->td_comm, td->td_kpi_ntoks,
+		    td->td_kpi_toks[0]->t_desc);
+	}
+	TAILQ_REMOVE(&kpi_threads, td, td_threadq);
+	kpi_nthreads--;
+	kpi_sched_unlock();
+	hostif_free(td);
+}
+
+static void
+kpi_thread_dtor(void *arg)
+{
+	kpi_thread_free(arg);
+}
+
+struct thread *
+kpi_curthread(void)
+{
+	struct thread *td = hostif_tls_get();
+
+	if (__predict_true(td != NULL))
+		return td;
+	if (sched_mtx == NULL)
+		hostif_panic("kpi used before kpi_boot()");
+	td = kpi_thread_alloc(kpi_proc_get(0, 1), "user");
+	hostif_tls_set(td);
+	return td;
+}
+
+void
+kpik_thread_exit(void)
+{
+	struct thread *td = hostif_tls_get();
+
+	if (td != NULL) {
+		hostif_tls_set(NULL);
+		kpi_thread_free(td);
+	}
+}
+
+struct kthread_start {
+	void		(*fn)(void *);
+	void		*arg;
+	struct thread	*td;
+};
+
+static void
+kpi_kthread_main(void *arg)
+{
+	struct kthread_start ks = *(struct kthread_start *)arg;
+
+	hostif_free(arg);
+	hostif_tls_set(ks.td);
+	ks.fn(ks.arg);
+	hostif_tls_set(NULL);
+	kpi_thread_free(ks.td);
+}
+
+struct thread *
+kpi_thread_create_kernel(const char *name, void (*fn)(void *), void *arg,
+    struct hostif_thread **htp)
+{
+	struct kthread_start *ks;
+	struct thread *td;
+
+	td = kpi_thread_alloc(&proc0, name);
+	ks = hostif_malloc(sizeof(*ks));
+	ks->fn = fn;
+	ks->arg = arg;
+	ks->td = td;
+	if (hostif_thread_create(htp, kpi_kthread_main, ks, name) != 0)
+		panic("cannot create kernel thread %s", name);
+	return td;
+}
+
+struct thread *
+kpi_thread_find(int tid)
+{
+	struct thread *td;
+
+	TAILQ_FOREACH(td, &kpi_threads, td_threadq) {
+		if (td->td_kpi_id == tid)
+			return td;
+	}
+	return NULL;
+}
+
+long
+kpi_thread_count(void)
+{
+	return kpi_nthreads;
+}
+
+int
+kpik_thread_id(void)
+{
+	return curthread->td_kpi_id;
+}
+
+int
+kpik_thread_interrupt(int tid)
+{
+	struct thread *td;
+	int error = ESRCH;
+
+	kpi_sched_lock();
+	td = kpi_thread_find(tid);
+	if (td != NULL) {
+		td->td_kpi_sigpend = 1;
+		kpi_sched_broadcast();
+		error = 0;
+	}
+	kpi_sched_unlock();
+	return error;
+}
+
+/* 1 when the thread is blocked in tsleep, with its wait message */
+int
+kpik_thread_sleeping(int tid, const char **wmesgp)
+{
+	struct thread *td;
+	int r = 0;
+
+	kpi_sched_lock();
+	td = kpi_thread_find(tid);
+	if (td != NULL && (td->td_flags & TDF_KPI_INSLEEP) &&
+	    td->td_kpi_sleeping) {
+		r = 1;
+		if (wmesgp != NULL)
+			*wmesgp = td->td_wmesg;
+	}
+	kpi_sched_unlock();
+	return r;
+}
+
+/* ---- LWKT tokens ---- */
+
+static int
+tok_index(struct thread *td, lwkt_token_t tok)
+{
+	int i;
+
+	for (i = 0; i < td->td_kpi_ntoks; ++i) {
+		if (td->td_kpi_toks[i] == tok)
+			return i;
+	}
+	return -1;
+}
+
+/* sched lock held: give up every token the thread holds */
+void
+kpi_tokens_release_locked(struct thread *td)
+{
+	int i;
+
+	for (i = 0; i < td->td_kpi_ntoks; ++i) {
+		lwkt_token_t tok = td->td_kpi_toks[i];
+
+		KKASSERT(tok->t_owner == td);
+		tok->t_owner = NULL;
+		tok->t_count = 0;
+	}
+	if (td->td_kpi_ntoks)
+		kpi_sched_broadcast();
+}
+
+static int
+tokens_available(struct thread *td)
+{
+	int i;
+
+	for (i = 0; i < td->td_kpi_ntoks; ++i) {
+		if (td->td_kpi_toks[i]->t_owner != NULL &&
+		    td->td_kpi_toks[i]->t_owner != td)
+			return 0;
+	}
+	return 1;
+}
+
+/* sched lock held: get every token back, all or nothing */
+void
+kpi_tokens_reacquire_locked(struct thread *td)
+{
+	int i;
+
+	if (td->td_kpi_ntoks == 0)
+		return;
+	while (!tokens_available(td))
+		kpi_sched_wait(0);
+	for (i = 0; i < td->td_kpi_ntoks; ++i) {
+		td->td_kpi_toks[i]->t_owner = td;
+		td->td_kpi_toks[i]->t_count = td->td_kpi_tokcnt[i];
+	}
+}
+
+void
+lwkt_token_init(lwkt_token_t tok, const char *desc)
+{
+	tok->t_count = 0;
+	tok->t_owner = NULL;
+	tok->t_collisions = 0;
+	tok->t_desc = desc;
+}
+
+void
+lwkt_token_uninit(lwkt_token_t tok)
+{
+	KKASSERT(tok->t_owner == NULL);
+}
+
+void
+lwkt_gettoken(lwkt_token_t tok)
+{
+	struct thread *td = curthread;
+	int i;
+
+	kpi_sched_lock();
+	i = tok_index(td, tok);
+	if (i >= 0) {
+		td->td_kpi_tokcnt[i]++;
+		tok->t_count++;
+		kpi_sched_unlock();
+		return;
+	}
+	if (td->td_kpi_ntoks >= LWKT_MAXTOKENS) {
+		kpi_sched_unlock();
+		panic("lwkt_gettoken: too many tokens held");
+	}
+	if (tok->t_owner != NULL) {
+		/* block: drop our tokens, then take them all plus this one */
+		tok->t_collisions++;
+		kpi_tokens_release_locked(td);
+		while (tok->t_owner != NULL || !tokens_available(td))
+			kpi_sched_wait(0);
+		kpi_tokens_reacquire_locked(td);
+	}
+	tok->t_owner = td;
+	tok->t_count = 1;
+	td->td_kpi_toks[td->td_kpi_ntoks] = tok;
+	td->td_kpi_tokcnt[td->td_kpi_ntoks] = 1;
+	td->td_kpi_ntoks++;
+	kpi_sched_unlock();
+}
+
+void
+lwkt_gettoken_shared(lwkt_token_t tok)
+{
+	lwkt_gettoken(tok);	/* shared tokens are taken exclusively */
+}
+
+int
+lwkt_trytoken(lwkt_token_t tok)
+{
+	struct thread *td = curthread;
+	int ok;
+
+	kpi_sched_lock();
+	ok = (tok->t_owner == NULL || tok->t_owner == td);
+	kpi_sched_unlock();
+	if (ok)
+		lwkt_gettoken(tok);
+	return ok;
+}
+
+void
+lwkt_reltoken(lwkt_token_t tok)
+{
+	struct thread *td = curthread;
+	int i;
+
+	kpi_sched_lock();
+	i = tok_index(td, tok);
+	if (i < 0 || tok->t_owner != td) {
+		kpi_sched_unlock();
+		panic("lwkt_reltoken: %s not held", tok->t_desc);
+	}
+	tok->t_count--;
+	if (--td->td_kpi_tokcnt[i] == 0) {
+		tok->t_owner = NULL;
+		tok->t_count = 0;
+		td->td_kpi_ntoks--;
+		td->td_kpi_toks[i] = td->td_kpi_toks[td->td_kpi_ntoks];
+		td->td_kpi_tokcnt[i] = td->td_kpi_tokcnt[td->td_kpi_ntoks];
+		kpi_sched_broadcast();
+	}
+	kpi_sched_unlock();
+}
+
+int
+lwkt_token_held(lwkt_token_t tok)
+{
+	return tok->t_owner == curthread;
+}
+
+void
+lwkt_yield(void)
+{
+	hostif_yield();
+}
+
+void
+lwkt_user_yield(void)
+{
+	hostif_yield();
+}
+
+/* ---- serializers ---- */
+
+void
+lwkt_serialize_init(lwkt_serialize_t s)
+{
+	s->interlock = 0;
+	s->last_td = NULL;
+	s->waiters = 0;
+	s->handler_disabled = 0;
+}
+
+void
+lwkt_serialize_enter(lwkt_serialize_t s)
+{
+	struct thread *td = curthread;
+
+	kpi_sched_lock();
+	if (s->interlock && s->last_td == td) {
+		kpi_sched_unlock();
+		panic("lwkt_serialize_enter: recursion on %p", s);
+	}
+	if (s->interlock) {
+		s->waiters++;
+		td->td_kpi_slzwait++;
+		kpi_tokens_release_locked(td);
+		while (s->interlock)
+			kpi_sched_wait(0);
+		s->interlock = 1;
+		s->last_td = td;
+		s->waiters--;
+		td->td_kpi_slzwait--;
+		kpi_tokens_reacquire_locked(td);
+	} else {
+		s->interlock = 1;
+		s->last_td = td;
+	}
+	kpi_sched_unlock();
+}
+
+void
+lwkt_serialize_adaptive_enter(lwkt_serialize_t s)
+{
+	lwkt_serialize_enter(s);
+}
+
+int
+lwkt_serialize_try(lwkt_serialize_t s)
+{
+	int ok = 0;
+
+	kpi_sched_lock();
+	if (!s->interlock) {
+		s->interlock = 1;
+		s->last_td = curthread;
+		ok = 1;
+	}
+	kpi_sched_unlock();
+	return ok;
+}
+
+void
+lwkt_serialize_exit(lwkt_serialize_t s)
+{
+	kpi_sched_lock();
+	if (!s->interlock || s->last_td != curthread) {
+		kpi_sched_unlock();
+		panic("lwkt_serialize_exit: %p not held by this thread", s);
+	}
+	s->interlock = 0;
+	s->last_td = NULL;
+	if (s->waiters)
+		kpi_sched_broadcast();
+	kpi_sched_unlock();
+}
+
+int
+lwkt_serialize_held(lwkt_serialize_t s)
+{
+	return s->interlock && s->last_td == curthread;
+}
+
+void
+lwkt_serialize_handler_disable(lwkt_serialize_t s)
+{
+	s->handler_disabled = 1;
+}
+
+void
+lwkt_serialize_handler_enable(lwkt_serialize_t s)
+{
+	s->handler_disabled = 0;
+}
+
+void
+lwkt_serialize_handler_call(lwkt_serialize_t s, void (*func)(void *, void *),
+    void *arg, void *frame)
+{
+	lwkt_serialize_enter(s);
+	if (!s->handler_disabled)
+		func(arg, frame);
+	lwkt_serialize_exit(s);
+}
+
+int
+lwkt_serialize_handler_try(lwkt_serialize_t s, void (*func)(void *, void *),
+    void *arg, void *frame)
+{
+	if (!lwkt_serialize_try(s))
+		return EAGAIN;
+	if (!s->handler_disabled)
+		func(arg, frame);
+	lwkt_serialize_exit(s);
+	return 0;
+}
+
+/* ---- lockmgr locks ---- */
+
+void
+lockinit(struct lock *lk, const char *wmesg, int timo, int flags)
+{
+	memset(lk, 0, sizeof(*lk));
+	lk->lk_wmesg = wmesg;
+	lk->lk_timo = timo;
+	lk->lk_flags = flags;
+}
+
+void
+lockuninit(struct lock *lk)
+{
+	KKASSERT(lk->lk_exclusivecount == 0 && lk->lk_sharecount == 0);
+}
+
+int
+lockmgr(struct lock *lk, u_int flags)
+{
+	struct thread *td = curthread;
+	int error = 0;
+
+	kpi_sched_lock();
+	switch (flags & LK_TYPE_MASK) {
+	case LK_SHARED:
+		if (lk->lk_lockholder == td) {	/* shared under exclusive */
+			lk->lk_exclusivecount++;
+			break;
+		}
+		if (lk->lk_exclusivecount) {
+			if (flags & LK_NOWAIT) {
+				error = EBUSY;
+				break;
+			}
+			lk->lk_waiters++;
+			kpi_tokens_release_locked(td);
+			while (lk->lk_exclusivecount)
+				kpi_sched_wait(0);
+			lk->lk_waiters--;
+			kpi_tokens_reacquire_locked(td);
+		}
+		lk->lk_sharecount++;
+		break;
+	case LK_EXCLUSIVE:
+		if (lk->lk_lockholder == td) {
+			if ((flags | lk->lk_flags) & LK_CANRECURSE) {
+				lk->lk_exclusivecount++;
+				break;
+			}
+			kpi_sched_unlock();
+			panic("lockmgr: locking against myself (%s)",
+			    lk->lk_wmesg);
+		}
+		if (lk->lk_exclusivecount || lk->lk_sharecount) {
+			if (flags & LK_NOWAIT) {
+				error = EBUSY;
+				break;
+			}
+			lk->lk_waiters++;
+			kpi_tokens_release_locked(td);
+			while (lk->lk_exclusivecount || lk->lk_sharecount)
+				kpi_sched_wait(0);
+			lk->lk_waiters--;
+			kpi_tokens_reacquire_locked(td);
+		}
+		lk->lk_exclusivecount = 1;
+		lk->lk_lockholder = td;
+		break;
+	case LK_RELEASE:
+		if (lk->lk_exclusivecount) {
+			if (lk->lk_lockholder != td) {
+				kpi_sched_unlock();
+				panic("lockmgr: release of %s not held by "
+				    "this thread", lk->lk_wmesg);
+			}
+			if (--lk->lk_exclusivecount == 0)
+				lk->lk_lockholder = NULL;
+		} else if (lk->lk_sharecount) {
+			lk->lk_sharecount--;
+		} else {
+			kpi_sched_unlock();
+			panic("lockmgr: release of unlocked %s", lk->lk_wmesg);
+		}
+		if (lk->lk_waiters)
+			kpi_sched_broadcast();
+		break;
+	default:
+		kpi_sched_unlock();
+		panic("lockmgr: unsupported request 0x%x", flags);
+	}
+	kpi_sched_unlock();
+	return error;
+}
+
+int
+lockstatus(struct lock *lk, struct thread *td)
+{
+	int r = 0;
+
+	kpi_sched_lock();
+	if (lk->lk_exclusivecount) {
+		if (td == NULL || lk->lk_lockholder == td)
+			r = LK_EXCLUSIVE;
+		else
+			r = LK_EXCLOTHER;
+	} else if (lk->lk_sharecount) {
+		r = LK_SHARED;
+	}
+	kpi_sched_unlock();
+	return r;
+}
+
+int
+lockowned(struct lock *lk)
+{
+	return lk->lk_lockholder == curthread;
+}
+
+int
+lockcountnb(struct lock *lk)
+{
+	return lk->lk_exclusivecount + lk->lk_sharecount;
+}
+
+void
+mtx_init(mtx_t m, const char *ident)
+{
+	lockinit(&m->mtx_lk, ident, 0, LK_CANRECURSE);
+	m->mtx_ident = ident;
+}
+
+void
+mtx_init_flags(mtx_t m, const char *ident, int flags __unused)
+{
+	mtx_init(m, ident);
+}
+
+void
+mtx_uninit(mtx_t m)
+{
+	lockuninit(&m->mtx_lk);
+}
+
+void
+mtx_lock(mtx_t m)
+{
+	lockmgr(&m->mtx_lk, LK_EXCLUSIVE | LK_CANRECURSE);
+}
+
+void
+mtx_lock_ex_quick(mtx_t m)
+{
+	mtx_lock(m);
+}
+
+void
+mtx_lock_sh_quick(mtx_t m)
+{
+	lockmgr(&m->mtx_lk, LK_SHARED);
+}
+
+int
+mtx_lock_ex_try(mtx_t m)
+{
+	return lockmgr(&m->mtx_lk, LK_EXCLUSIVE | LK_CANRECURSE | LK_NOWAIT);
+}
+
+void
+mtx_unlock(mtx_t m)
+{
+	lockmgr(&m->mtx_lk, LK_RELEASE);
+}
+
+int
+mtx_owned(mtx_t m)
+{
+	return lockowned(&m->mtx_lk);
+}
+
+/* ---- spinlocks ---- */
+
+void
+spin_init(struct spinlock *s, const char *descr)
+{
+	s->lock = 0;
+	s->descr = descr;
+}
+
+void
+spin_uninit(struct spinlock *s)
+{
+	KKASSERT(s->lock == 0);
+}
+
+void
+spin_lock(struct spinlock *s)
+{
+	while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+		hostif_yield();
+}
+
+int
+spin_trylock(struct spinlock *s)
+{
+	return __atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE) == 0;
+}
+
+void
+spin_unlock(struct spinlock *s)
+{
+	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* ---- tsleep / wakeup ---- */
+
+void
+tsleep_interlock(const volatile void *ident, int flags __unused)
+{
+	struct thread *td = curthread;
+
+	kpi_sched_lock();
+	td->td_wchan = ident;
+	td->td_wmesg = "interlock";
+	td->td_kpi_sleeping = 1;
+	kpi_sched_unlock();
+}
+
+void
+tsleep_remove(struct thread *td)
+{
+	kpi_sched_lock();
+	td->td_kpi_sleeping = 0;
+	td->td_wchan = NULL;
+	kpi_sched_unlock();
+}
+
+int
+tsleep(const volatile void *ident, int flags, const char *wmesg, int timo)
+{
+	struct thread *td = curthread;
+	long long deadline = 0;
+	int error = 0;
+
+	kpi_sched_lock();
+	if (flags & PINTERLOCKED) {
+		/* a wakeup after tsleep_interlock() already happened */
+		if (!td->td_kpi_sleeping || td->td_wchan != ident) {
+			td->td_kpi_sleeping = 0;
+			td->td_wchan = NULL;
+			kpi_sched_unlock();
+			return 0;
+		}
+	} else {
+		td->td_wchan = ident;
+		td->td_kpi_sleeping = 1;
+	}
+	td->td_wmesg = wmesg;
+	if ((flags & PCATCH) && td->td_kpi_sigpend) {
+		td->td_kpi_sleeping = 0;
+		td->td_wchan = NULL;
+		kpi_sched_unlock();
+		return EINTR;
+	}
+	if (timo > 0)
+		deadline = kpi_ticks_to_deadline(timo);
+	kpi_tokens_release_locked(td);
+	td->td_flags |= TDF_KPI_INSLEEP;
+	if (td->td_kpi_sleeping)
+		KPI_STAT_ADD(KS_TSLEEP_BLOCKS, 1);
+	while (td->td_kpi_sleeping) {
+		if ((flags & PCATCH) && td->td_kpi_sigpend) {
+			error = EINTR;
+			break;
+		}
+		if (kpi_sched_wait(deadline) && td->td_kpi_sleeping &&
+		    deadline != 0 && kpi_now_ns() >= deadline) {
+			error = EWOULDBLOCK;
+			break;
+		}
+	}
+	td->td_flags &= ~TDF_KPI_INSLEEP;
+	td->td_kpi_sleeping = 0;
+	td->td_wchan = NULL;
+	kpi_tokens_reacquire_locked(td);
+	kpi_sched_unlock();
+	return error;
+}
+
+/* fault injection for the lost-wakeup test's control: drop wakeups */
+static long kpi_drop_wakeups;
+static char kpi_drop_wmesg[32];
+
+void
+kpik_fault_drop_wakeups(long n, const char *wmesg)
+{
+	kpi_sched_lock();
+	kpi_drop_wakeups = n;
+	strlcpy(kpi_drop_wmesg, wmesg != NULL ? wmesg : "",
+	    sizeof(kpi_drop_wmesg));
+	kpi_sched_unlock();
+}
+
+static void
+kpi_wakeup(const volatile void *ident, int one)
+{
+	struct thread *td;
+	int woke = 0;
+
+	kpi_sched_lock();
+	if (kpi_drop_wakeups > 0) {
+		TAILQ_FOREACH(td, &kpi_threads, td_threadq) {
+			if (td->td_kpi_sleeping && td->td_wchan == ident &&
+			    (kpi_drop_wmesg[0] == '\0' ||
+			    (td->td_wmesg != NULL &&
+			    strcmp(td->td_wmesg, kpi_drop_wmesg) == 0)))
+				break;
+		}
+		if (td != NULL) {
+			kpi_drop_wakeups--;
+			kpi_sched_unlock();
+			return;
+		}
+	}
+	TAILQ_FOREACH(td, &kpi_threads, td_threadq) {
+		if (td->td_kpi_sleeping && td->td_wchan == ident) {
+			td->td_kpi_sleeping = 0;
+			td->td_wchan = NULL;
+			woke = 1;
+			if (one)
+				break;
+		}
+	}
+	if (woke)
+		kpi_sched_broadcast();
+	kpi_sched_unlock();
+}
+
+void
+wakeup(const volatile void *ident)
+{
+	kpi_wakeup(ident, 0);
+}
+
+void
+wakeup_one(const volatile void *ident)
+{
+	kpi_wakeup(ident, 1);
+}
+
+void
+wakeup_mycpu(const volatile void *ident)
+{
+	kpi_wakeup(ident, 0);
+}
+
+void
+wakeup_mycpu_one(const volatile void *ident)
+{
+	kpi_wakeup(ident, 1);
+}
+
+void
+wakeup_domain(const volatile void *ident, int domain __unused)
+{
+	kpi_wakeup(ident, 0);
+}
+
+void
+wakeup_domain_one(const volatile void *ident, int domain __unused)
+{
+	kpi_wakeup(ident, 1);
+}
+
+int
+zsleep(const volatile void *ident, struct lwkt_serialize *slz, int flags,
+    const char *wmesg, int timo)
+{
+	int error;
+
+	tsleep_interlock(ident, flags);
+	lwkt_serialize_exit(slz);
+	error = tsleep(ident, flags | PINTERLOCKED, wmesg, timo);
+	lwkt_serialize_enter(slz);
+	return error;
+}
+
+int
+ssleep(const volatile void *ident, struct spinlock *spin, int flags,
+    const char *wmesg, int timo)
+{
+	int error;
+
+	tsleep_interlock(ident, flags);
+	spin_unlock(spin);
+	error = tsleep(ident, flags | PINTERLOCKED, wmesg, timo);
+	spin_lock(spin);
+	return error;
+}
+
+int
+lksleep(const volatile void *ident, struct lock *lk, int flags,
+    const char *wmesg, int timo)
+{
+	int error;
+
+	tsleep_interlock(ident, flags);
+	lockmgr(lk, LK_RELEASE);
+	error = tsleep(ident, flags | PINTERLOCKED, wmesg, timo);
+	lockmgr(lk, LK_EXCLUSIVE);
+	return error;
+}
+
+int
+mtxsleep(const volatile void *ident, struct mtx *m, int flags,
+    const char *wmesg, int timo)
+{
+	int error;
+
+	tsleep_interlock(ident, flags);
+	mtx_unlock(m);
+	error = tsleep(ident, flags | PINTERLOCKED, wmesg, timo);
+	mtx_lock(m);
+	return error;
+}
+
+void
+DELAY(int usec)
+{
+	hostif_nanosleep((long long)usec * 1000);
+}

@@ -1,0 +1,107 @@
+/*
+ * bsd_sys.h - the minimal system-call interface backend_bsd.c is written
+ * against.  The backend uses the kpi_ names, KPI_ constants and struct
+ * kpi_ types of driver/kpi/include-host/kpi_sys.h:
+ *
+ *  - on the host (the kpi target, -DTUNLAB_KPI) they are the kpi emulation
+ *    of DragonFly's kernel, with the unmodified driver linked in;
+ *  - on DragonFly they map onto libc and the system's headers below.
+ *
+ * Only the names backend_bsd.c uses are mapped.  The DragonFly half has
+ * not been compiled here (no DragonFly userland on the build hosts); the
+ * guest build is its test.
+ */
+#ifndef TUNLAB_BSD_SYS_H
+#define TUNLAB_BSD_SYS_H
+
+#ifdef TUNLAB_KPI
+
+#include "kpi_sys.h"
+#define BSD_SYS_KPI	1
+
+#else	/* DragonFly: libc */
+
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/sockio.h>
+#include <sys/sysctl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <net/bpf.h>
+#include <net/tun/if_tun.h>
+#include <netinet/in.h>
+#include <netinet/in_var.h>
+#include <netinet6/in6_var.h>
+#include <ifaddrs.h>
+
+#define BSD_SYS_KPI	0
+
+#define kpi_open		open
+#define kpi_close		close
+#define kpi_read		read
+#define kpi_write		write
+#define kpi_ioctl		ioctl
+#define kpi_fcntl		fcntl
+#define kpi_socket		socket
+#define kpi_bind		bind
+#define kpi_getsockname(s, sa, l)	getsockname((s), (sa), (socklen_t *)(l))
+#define kpi_sendto		sendto
+#define kpi_poll(f, n, t)	poll((f), (nfds_t)(n), (t))
+#define kpi_errno()		errno
+
+#define kpi_sockaddr		sockaddr
+#define kpi_sockaddr_in		sockaddr_in
+#define kpi_sockaddr_in6	sockaddr_in6
+#define kpi_in_addr		in_addr
+#define kpi_in6_addr		in6_addr
+#define kpi_ifreq		ifreq
+#define kpi_in_aliasreq		in_aliasreq
+#define kpi_in6_aliasreq	in6_aliasreq
+#define kpi_tuninfo		tuninfo
+#define kpi_pollfd		pollfd
+
+#define KPI_IFNAMSIZ		IFNAMSIZ
+#define KPI_AF_INET		AF_INET
+#define KPI_AF_INET6		AF_INET6
+#define KPI_SOCK_DGRAM		SOCK_DGRAM
+#define KPI_O_RDWR		O_RDWR
+#define KPI_O_NONBLOCK		O_NONBLOCK
+#define KPI_F_GETFL		F_GETFL
+#define KPI_F_SETFL		F_SETFL
+#define KPI_POLLIN		POLLIN
+#define KPI_IFF_UP		IFF_UP
+#define KPI_FIONREAD		FIONREAD
+#define KPI_FIONBIO		FIONBIO
+#define KPI_FIOASYNC		FIOASYNC
+#define KPI_FIOSETOWN		FIOSETOWN
+#define KPI_FIOGETOWN		FIOGETOWN
+#define KPI_TIOCSPGRP		TIOCSPGRP
+#define KPI_TIOCGPGRP		TIOCGPGRP
+#define KPI_SIOCSIFDSTADDR	SIOCSIFDSTADDR
+#define KPI_SIOCSIFFLAGS	SIOCSIFFLAGS
+#define KPI_SIOCGIFFLAGS	SIOCGIFFLAGS
+#define KPI_SIOCAIFADDR		SIOCAIFADDR
+#define KPI_SIOCGIFINDEX	SIOCGIFINDEX
+#define KPI_SIOCSIFNAME		SIOCSIFNAME
+#define KPI_SIOCGIFMTU		SIOCGIFMTU
+#define KPI_SIOCSIFMTU		SIOCSIFMTU
+#define KPI_SIOCIFCREATE2	SIOCIFCREATE2
+#define KPI_SIOCIFDESTROY	SIOCIFDESTROY
+#define KPI_SIOCAIFADDR_IN6	SIOCAIFADDR_IN6
+#define KPI_TUNGDEBUG		TUNGDEBUG
+#define KPI_TUNSDEBUG		TUNSDEBUG
+#define KPI_TUNSIFINFO		TUNSIFINFO
+#define KPI_TUNGIFINFO		TUNGIFINFO
+#define KPI_TUNSLMODE		TUNSLMODE
+#define KPI_TUNSIFMODE		TUNSIFMODE
+#define KPI_TUNSIFPID		TUNSIFPID
+#define KPI_TUNSIFHEAD		TUNSIFHEAD
+#define KPI_TUNGIFHEAD		TUNGIFHEAD
+#define KPI_TUNGIFNAME		TUNGIFNAME
+
+#endif	/* TUNLAB_KPI */
+#endif	/* TUNLAB_BSD_SYS_H */
