@@ -3,7 +3,8 @@
 #
 #   make run      build the default (linux) guest, boot it, run a short session, print a report
 #   make test     the whole suite: fast checks, then the linux-target suite in QEMU
-#   make check    the fast tier only: agent build, harness unit tests, agent protocol tests
+#   make check    the fast tier (no VM): driver tests over driver/kpi (ASan/UBSan, lost
+#                 wakeup, fuzz smoke), harness unit tests, agent protocol tests, kpi target
 #   make image    build the guest image (GUEST=linux, the default)
 #   make console  boot a guest and get its console and an agent prompt
 #   make deps     install host packages and fetch the guest's Debian packages
@@ -33,8 +34,10 @@ image: deps
 	@$(TUNLAB) image --guest $(GUEST)
 
 check: deps agent
+	$(MAKE) -s -f driver/Makefile.host test fuzz-smoke
 	$(PYTEST) -q harness/tests/unit harness/tests/agent harness/tests/dragonfly $(PYTEST_ARGS)
 	$(PYTEST) -q -m "not vm" harness/tests/bench $(PYTEST_ARGS)
+	$(PYTEST) -q --target kpi harness/tests/kpi $(PYTEST_ARGS)
 
 test: check
 	$(PYTEST) -q --target linux harness/tests/linux harness/tests/selftest $(PYTEST_ARGS)
