@@ -36,6 +36,7 @@ image: deps
 check: deps agent
 	$(MAKE) -s -f driver/Makefile.host test fuzz-smoke
 	$(PYTEST) -q harness/tests/unit harness/tests/agent harness/tests/dragonfly $(PYTEST_ARGS)
+	sh scripts/bench-gate.sh
 	$(PYTEST) -q -m "not vm" harness/tests/bench $(PYTEST_ARGS)
 	$(PYTEST) -q --target kpi harness/tests/kpi $(PYTEST_ARGS)
 

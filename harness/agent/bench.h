@@ -24,6 +24,8 @@ struct bench_params {
 	struct be_in4 local, peer;
 	size_t size;		/* IP packet length, 28..65535 (read, rtt: at most the MTU) */
 	unsigned ms;		/* how long to run */
+	uint64_t count;		/* if not 0: stop after this many packets instead (a fixed
+				   amount of work, for instruction counts under callgrind) */
 	int bpf;		/* attach a packet listener (be_bpf_open) for the run */
 };
 

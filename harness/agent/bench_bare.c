@@ -4,7 +4,12 @@
  * (`tunlab bench --overhead`). In the Linux guest, /init runs it before the agent when the
  * kernel command line has tunlab.bare=<spec>; it prints its results on the console.
  *
- *	tunlab-bench-bare <kind>,<size>,<ms>[,reps=<n>][,warmup=<ms>][,mtu=<n>][,pi][,bpf]
+ *	tunlab-bench-bare <kind>,<size>,<ms>[,reps=<n>][,warmup=<ms>][,mtu=<n>][,count=<n>][,pi][,bpf]
+ *
+ * count=<n> ends each loop after n packets instead of after ms (the work is then fixed:
+ * the kpi build of this program is what the callgrind gate measures, tunlab.bench_gate).
+ * The kpi build also prints, after each loop, the mbufs and clusters it allocated:
+ *	TUNLAB-BARE kpi rep=<n> mbuf_allocs=<n> cluster_allocs=<n>
  *
  * It opens a tun device (pi: with packet information / header mode), gives it
  * BARE_LOCAL/32 with peer BARE_PEER and the MTU (default: the larger of 1500 and size),
@@ -27,6 +32,9 @@
 #include "bench.h"
 #include "errnames.h"
 #include "packet.h"
+#ifdef TUNLAB_KPI
+#include "kpi_sys.h"
+#endif
 
 #define BARE_LOCAL	"10.79.0.1"	/* also in harness/tunlab/bench.py */
 #define BARE_PEER	"10.79.0.2"
@@ -74,7 +82,7 @@ static int
 usage(const char *why)
 {
 	fprintf(stderr, "tunlab-bench-bare: %s\n"
-	    "usage: tunlab-bench-bare <write|read|rtt>,<size>,<ms>[,reps=<n>][,warmup=<ms>]"
+	    "usage: tunlab-bench-bare <write|read|rtt>,<size>,<ms>[,reps=<n>][,warmup=<ms>][,count=<n>]"
 	    "[,mtu=<n>][,pi][,bpf]\n", why);
 	return 2;
 }
@@ -154,6 +162,10 @@ main(int argc, char **argv)
 		} else if (strncmp(tok, "mtu=", 4) == 0) {
 			if ((mtu = number(tok + 4, 68, 65535)) < 0)
 				return usage("mtu: want 68..65535");
+		} else if (strncmp(tok, "count=", 6) == 0) {
+			if ((v = number(tok + 6, 1, 100000000)) < 0)
+				return usage("count: want 1..100000000");
+			p.count = (uint64_t)v;
 		} else if (strcmp(tok, "pi") == 0) {
 			o.pi = 1;
 		} else if (strcmp(tok, "bpf") == 0) {
@@ -191,11 +203,23 @@ main(int argc, char **argv)
 
 		if (rep == 0)
 			p.ms = (unsigned)warmup;
+#ifdef TUNLAB_KPI
+		/* The emulated kernel counts every mbuf: report what each loop allocated. */
+		struct kpi_stats st0, st1;
+
+		kpi_stats(&st0);
+#endif
 		err = bench_run(&p, &r, &what);
 		p.ms = ms;
 		if (err)
 			return fail("bench", err);
 		report(&p, o.pi, (int)rep, &r);
+#ifdef TUNLAB_KPI
+		kpi_stats(&st1);
+		printf("TUNLAB-BARE kpi rep=%ld mbuf_allocs=%ld cluster_allocs=%ld\n", rep,
+		    st1.mbuf_allocs - st0.mbuf_allocs, st1.cluster_allocs - st0.cluster_allocs);
+		fflush(stdout);
+#endif
 	}
 	be_close(fd);
 	printf("TUNLAB-BARE done reps=%ld\n", reps);

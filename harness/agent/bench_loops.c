@@ -28,6 +28,7 @@ struct bench {
 	struct be_in4 local, peer;
 	size_t size;			/* IP packet length */
 	uint64_t deadline;		/* monotonic ns */
+	uint64_t count;			/* 0, or the packets to move instead of a deadline */
 	int bpf_fd;			/* the listener, or -1 */
 	struct bench_result *r;
 };
@@ -102,6 +103,15 @@ drain(struct bench *b)
 			break;
 }
 
+/* Whether the loop goes on: until the deadline, or until count packets have moved. */
+static int
+more(const struct bench *b)
+{
+	if (b->count)
+		return (b->r->packets < b->count);
+	return (now_ns() < b->deadline);
+}
+
 static void
 run_write(struct bench *b)
 {
@@ -111,7 +121,7 @@ run_write(struct bench *b)
 
 	pkt_icmp_echo(tx_packet(b), b->size, PKT_ICMP_ECHOREPLY, b->peer.b, b->local.b,
 	    BENCH_IDENT, 1);
-	while (now_ns() < b->deadline) {
+	while (more(b)) {
 		err = be_write(b->fd, txbuf, len, &n);
 		if (err) {
 			count_error(b, err);
@@ -179,7 +189,7 @@ run_read(struct bench *b)
 	if (err)
 		return err;
 	drain(b);
-	while (now_ns() < b->deadline) {
+	while (more(b)) {
 		int sent = 0;
 
 		for (int i = 0; i < READ_BURST; i++) {
@@ -222,7 +232,7 @@ run_rtt(struct bench *b)
 
 	pkt_icmp_echo(ip, b->size, PKT_ICMP_ECHO, b->peer.b, b->local.b, BENCH_IDENT, seq);
 	drain(b);
-	while (now_ns() < b->deadline) {
+	while (more(b)) {
 		uint64_t t0, dt;
 
 		pkt_icmp_set_seq(ip, ++seq);
@@ -296,6 +306,7 @@ bench_run(const struct bench_params *p, struct bench_result *r, const char **wha
 
 	start = now_ns();
 	b.deadline = start + (uint64_t)p->ms * 1000000u;
+	b.count = p->count;
 	switch (p->kind) {
 	case BENCH_WRITE:
 		run_write(&b);

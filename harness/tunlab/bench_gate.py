@@ -24,19 +24,11 @@ packets is the last `packets=<n>` the command printed on stdout, else n (slope m
 Exit status: 0 within the threshold (or --update); 1 regression; 2 set-up problem (valgrind
 missing, the command failed, no such baseline entry, unparsable output).
 
-WIRING (to do once the kpi bench program exists -- the gate itself is tested on a stand-in,
-harness/tests/bench/gate_demo.c):
-  1. driver/Makefile.host builds a bench program over driver/kpi, e.g. build/kpi/tunlab-kpi-bench
-     <kind> <size> <packets>, that runs the agent's bench loops (harness/agent/bench_loops.c)
-     for a fixed packet count instead of a duration (a count, so the work is deterministic)
-     and prints `packets=<n>`.
-  2. Record the baseline once per cell worth gating, e.g.
-       python3 -m tunlab.bench_gate --baseline harness/bench-baseline/kpi-callgrind.json \\
-           --name write-64-plain --update -- build/kpi/tunlab-kpi-bench write 64 {n}
-     and commit the JSON (re-record it, with the reason in the commit, when a change is
-     meant to cost more).
-  3. Add a `bench-gate` Makefile target running the same commands without --update, and
-     call it from .ci/run after `make check`.
+Wired in scripts/bench-gate.sh (run by `make check`): the kpi build of tunlab-bench-bare
+(our driver over driver/kpi, harness/agent/bench_loops.c with count=<n>) for the write and read
+paths at 64 and 1400 bytes, counted inside the driver's functions (--toggle-collect 'tun*') less
+the host allocator's self cost (--exclude-fn), against harness/bench-baseline/kpi-callgrind.json.
+harness/tests/bench/test_gate_kpi.py shows a slowed driver build being caught.
 """
 
 from __future__ import annotations
@@ -78,6 +70,37 @@ def parse_callgrind_total(text: str) -> int:
     raise GateError("no totals: or summary: line in the callgrind output")
 
 
+def parse_callgrind_self(text: str) -> dict[str, int]:
+    """Self cost (Ir) per function of a callgrind output file written with
+    --compress-strings=no: cost lines are summed under the current `fn=`, and the inclusive
+    cost line that follows each `calls=` line is left out (it belongs to the callee)."""
+    costs: dict[str, int] = {}
+    fn = None
+    after_calls = False
+    for line in text.splitlines():
+        if after_calls:
+            after_calls = False
+            continue
+        if line.startswith("fn="):
+            fn = line[3:]
+        elif line.startswith("calls="):
+            after_calls = True
+        elif fn is not None and line[:1] and (line[0].isdigit() or line[0] in "+-*"):
+            parts = line.split()
+            if len(parts) >= 2:
+                costs[fn] = costs.get(fn, 0) + int(parts[1])
+    return costs
+
+
+def counted(text: str, exclude: re.Pattern[str] | None) -> int:
+    """Instructions in a callgrind output, less the self cost of functions matching
+    `exclude` (e.g. the host's malloc, whose cost depends on how threads interleave)."""
+    if exclude is None:
+        return parse_callgrind_total(text)
+    costs = parse_callgrind_self(text)
+    return sum(c for f, c in costs.items() if not exclude.search(f))
+
+
 def valgrind_version() -> str:
     try:
         return subprocess.run(["valgrind", "--version"], capture_output=True, text=True,
@@ -87,7 +110,7 @@ def valgrind_version() -> str:
 
 
 def measure_once(command: list[str], workdir: Path, extra: list[str] | None = None,
-                 timeout: float = 600) -> tuple[int, int | None, str]:
+                 timeout: float = 600, exclude: re.Pattern[str] | None = None) -> tuple[int, int | None, str]:
     """Runs `command` under callgrind; returns (instructions, packets it printed or None,
     its stdout)."""
     if not shutil.which("valgrind"):
@@ -103,7 +126,7 @@ def measure_once(command: list[str], workdir: Path, extra: list[str] | None = No
         raise GateError(f"{' '.join(command)} failed under callgrind (status {res.returncode}):\n"
                         f"{res.stderr[-2000:]}")
     try:
-        ir = parse_callgrind_total(out.read_text())
+        ir = counted(out.read_text(), exclude)
     except OSError as e:
         raise GateError(f"callgrind wrote no output file ({e}):\n{res.stderr[-2000:]}") from None
     found = _PACKETS.findall(res.stdout)
@@ -111,7 +134,7 @@ def measure_once(command: list[str], workdir: Path, extra: list[str] | None = No
 
 
 def measure(command: list[str], packets: int | None = None, n1: int = 2000, n2: int = 4000,
-            extra: list[str] | None = None) -> dict[str, Any]:
+            extra: list[str] | None = None, exclude: re.Pattern[str] | None = None) -> dict[str, Any]:
     """Instructions per packet of `command` (see the module's docstring for the two modes)."""
     with tempfile.TemporaryDirectory(prefix="tunlab-gate-") as d:
         work = Path(d)
@@ -120,14 +143,15 @@ def measure(command: list[str], packets: int | None = None, n1: int = 2000, n2: 
                 raise GateError(f"--n1 {n1} and --n2 {n2}: want 0 < n1 < n2")
             runs = []
             for n in (n1, n2):
-                ir, printed, _ = measure_once([a.replace("{n}", str(n)) for a in command], work, extra)
+                ir, printed, _ = measure_once([a.replace("{n}", str(n)) for a in command], work, extra,
+                                              exclude=exclude)
                 runs.append((ir, printed if printed is not None else n))
             (ir1, p1), (ir2, p2) = runs
             if p2 <= p1:
                 raise GateError(f"packets did not grow between the runs ({p1} -> {p2})")
             return {"ir_per_packet": (ir2 - ir1) / (p2 - p1), "method": f"slope n={n1}..{n2}",
                     "runs": [{"ir": ir1, "packets": p1}, {"ir": ir2, "packets": p2}]}
-        ir, printed, _ = measure_once(command, work, extra)
+        ir, printed, _ = measure_once(command, work, extra, exclude=exclude)
         count = packets or printed
         if not count:
             raise GateError("no packet count: give --packets, or make the command print packets=<n>")
@@ -185,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n1", type=int, default=2000)
     p.add_argument("--n2", type=int, default=4000)
     p.add_argument("--toggle-collect", help="count only inside this function (callgrind --toggle-collect)")
+    p.add_argument("--exclude-fn", type=re.compile, default=None, metavar="REGEX",
+                   help="leave out the self cost of functions matching REGEX (e.g. the host's "
+                        "allocator, whose cost varies with thread timing)")
     p.add_argument("--update", action="store_true", help="record the figure as the baseline entry")
     p.add_argument("--json", type=Path, help="also write the result here")
     args = p.parse_args(own)
@@ -193,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = [f"--toggle-collect={args.toggle_collect}"] if args.toggle_collect else []
     try:
         doc = load_baseline(args.baseline)
-        m = measure(command, args.packets, args.n1, args.n2, extra)
+        m = measure(command, args.packets, args.n1, args.n2, extra, args.exclude_fn)
         new = m["ir_per_packet"]
         result: dict[str, Any] = {"name": args.name, "command": command, **m,
                                   "valgrind": valgrind_version(), "threshold": args.threshold}
