@@ -49,6 +49,7 @@ u16(struct in *in)
 
 static int fds[MAXFD];
 static int nfds;
+static int creates;		/* SIOCIFCREATE2 calls in this input */
 static uint8_t buf[70000];
 static uint8_t payload[2048];
 
@@ -135,6 +136,7 @@ op_sockioctl(struct in *in, int s, int s6)
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	switch ((b < 0 ? 0 : b) % 10) {
 	case 0:
+		++creates;
 		(void)kpi_ioctl(s, KPI_SIOCIFCREATE2, &ifr);
 		break;
 	case 1:
@@ -374,12 +376,13 @@ cleanup(int s, int s6)
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", names[i]);
 		(void)kpi_ioctl(s, KPI_SIOCIFDESTROY, &ifr);
 	}
-	/* wildcard creates: one unit per op at most */
-	for (i = 0; i < 64; ++i) {
+	/* wildcard creates: one unit per create at most */
+	for (i = 0; i < 64 + creates; ++i) {
 		memset(&ifr, 0, sizeof(ifr));
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "tun%d", i);
 		(void)kpi_ioctl(s, KPI_SIOCIFDESTROY, &ifr);
 	}
+	creates = 0;
 	kpi_close(s);
 	kpi_close(s6);
 	if (kpi_sync() != 0) {
