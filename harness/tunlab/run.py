@@ -3,6 +3,7 @@ a throughput sample) and print a readable report."""
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -23,13 +24,15 @@ class Row:
 
 
 def _check(rows: list[Row], name: str, fn: Callable[[], str]) -> None:
-    print(f"  ... {name}", end="\r", flush=True)
+    tty = sys.stdout.isatty()
+    if tty:  # what is running now, overwritten by its result
+        print(f"  ... {name}", end="\r", flush=True)
     try:
         rows.append(Row(name, True, fn()))
     except (TunlabError, AssertionError) as e:
         rows.append(Row(name, False, str(e).splitlines()[0]))
     r = rows[-1]
-    print(f"  {'PASS' if r.ok else 'FAIL'}  {r.name:<34} {r.detail}")
+    print(f"{chr(27) + '[K' if tty else ''}  {'PASS' if r.ok else 'FAIL'}  {r.name:<34} {r.detail}")
 
 
 def session(guest: Guest, rows: list[Row]) -> None:
