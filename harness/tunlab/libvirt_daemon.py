@@ -269,6 +269,13 @@ class PrivateDaemon:
         as_root = os.geteuid() == 0
         if as_root and not shutil.which("unshare"):
             raise SetupError("the private libvirt daemon needs `unshare` (util-linux)")
+        if as_root:
+            why = userns_refused()
+            if why:
+                raise SetupError(
+                    f"no libvirt daemon answers, and a private one cannot be started here: it "
+                    f"needs a user namespace, which this machine refuses ({why}; a chroot or "
+                    f"some containers do); set {ENV_URI} to a running libvirt, e.g. qemu:///system")
         timeout = timeout if timeout is not None else START_TIMEOUT * for_accel("tcg").scale
         sweep_stale_dirs()
         base = self.base = Path(tempfile.mkdtemp(prefix=PREFIX))
@@ -466,6 +473,17 @@ def running() -> Iterator[Endpoint]:
             forget_connection(ep.uri)
             if daemon is not None:
                 daemon.stop()
+
+
+def userns_refused() -> str:
+    """Why a user namespace mapping a uid to root cannot be made here ("" when it can)."""
+    try:
+        res = subprocess.run(["unshare", "--user", f"--map-user={INNER_UID}",
+                              f"--map-group={INNER_UID}", "true"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return str(e)
+    return "" if res.returncode == 0 else (res.stderr.strip() or f"unshare exited {res.returncode}")
 
 
 def for_backend(backend: str) -> ContextManager[Endpoint | None]:

@@ -64,6 +64,10 @@ class GuestPool:
         self._plan: targets.TargetPlan | None = None
         self._skip = ""
 
+    def skip_all(self, reason: str) -> None:
+        """Every test that needs a guest from this pool is skipped with `reason`."""
+        self._skip = reason
+
     def plan(self) -> targets.TargetPlan:
         if self._skip:
             pytest.skip(self._skip)
@@ -99,9 +103,18 @@ class GuestPool:
 def guest_pool(request: pytest.FixtureRequest) -> Iterator[GuestPool]:
     pool = GuestPool(request.config)
     # --backend libvirt: use the running libvirt daemon, or a private one for this session.
-    with libvirt_daemon.for_backend(pool.backend):
+    daemon = libvirt_daemon.for_backend(pool.backend)
+    try:
+        daemon.__enter__()
+    except SetupError as e:
+        pool.skip_all(f"--backend {pool.backend}: {e}")
+        yield pool
+        return
+    try:
         yield pool
         pool.discard()
+    finally:
+        daemon.__exit__(None, None, None)
 
 
 @pytest.fixture
