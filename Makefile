@@ -38,9 +38,13 @@ check: deps agent
 	$(PYTEST) -q harness/tests/unit harness/tests/agent harness/tests/dragonfly $(PYTEST_ARGS)
 	sh scripts/bench-gate.sh
 	$(PYTEST) -q -m "not vm" harness/tests/bench $(PYTEST_ARGS)
-	$(PYTEST) -q --target kpi harness/tests/kpi $(PYTEST_ARGS)
+	$(PYTEST) -q --target kpi harness/tests/kpi harness/tests/conformance $(PYTEST_ARGS)
 
 test: check
+	$(PYTEST) -q --target dragonfly harness/tests/conformance $(PYTEST_ARGS)
+	$(PYTEST) -q --target dragonfly --driver stock harness/tests/conformance $(PYTEST_ARGS)
+	$(TUNLAB) conformance-summary build/conformance/kpi.json build/conformance/dragonfly-ours.json \
+		build/conformance/dragonfly-stock.json
 	$(PYTEST) -q --target linux harness/tests/linux harness/tests/selftest $(PYTEST_ARGS)
 	$(PYTEST) -q --target linux --backend libvirt harness/tests/linux harness/tests/selftest harness/tests/libvirt $(PYTEST_ARGS)
 	$(PYTEST) -q --target linux -m vm harness/tests/bench $(PYTEST_ARGS)

@@ -104,6 +104,10 @@ load_driver() {
 			failed kldload 1 "$TUNLAB_STATE/kldload.log"
 		fi
 		run kldload kldload "$ko"
+		# kldstat shows no path: tell the agent which file to reload after an unload (L7),
+		# so that a reload never picks up the stock if_tun.ko from the module path.
+		TUNLAB_DRIVER_KO=$ko
+		export TUNLAB_DRIVER_KO
 		;;
 	stock)
 		run kldload kldload if_tun

@@ -33,7 +33,7 @@ static const struct verb {
 } verbs[] = {
 	{ "hello", verb_hello, "" },
 	{ "nop", verb_nop, "" },
-	{ "open", verb_open, "name,pi,tap,nonblock" },
+	{ "open", verb_open, "name,pi,tap,nonblock,uid,gid" },
 	{ "close", verb_close, "h" },
 	{ "ifconfig", verb_ifconfig, "ifname,addr,peer,addr6,mtu,up" },
 	{ "ifinfo", verb_ifinfo, "ifname" },
@@ -45,6 +45,18 @@ static const struct verb {
 	{ "bench", verb_bench, "h,kind,size,ms,local,peer,bpf" },
 	{ "poweroff", verb_poweroff, "" },
 	{ "debug", verb_debug, "op,ms" },
+	/* instruments for the conformance suite (verb_kernel.c, verb_roundtrip.c) */
+	{ "kq", verb_kq, "op,kq,h,filter,wait_ms" },
+	{ "bpf", verb_bpf, "op,b,ifname,data,max,wait_ms" },
+	{ "proc", verb_proc, "" },
+	{ "send", verb_send, "dst,port,size,count" },
+	{ "module", verb_module, "op,name" },
+	{ "sysctl", verb_sysctl, "name,value" },
+	{ "stat", verb_stat, "path" },
+	{ "kstat", verb_kstat, "" },
+	{ "writes", verb_writes, "h,data,count" },
+	{ "roundtrip", verb_roundtrip, "h,count,local,peer,lost_ms,stall_ms,preempt_us" },
+	{ "race", verb_race, "kind,ms,base" },
 };
 #define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
 
@@ -65,7 +77,8 @@ agent_caps(void)
 
 /* ---- services for the backend (backend.h) ---- */
 
-static char errmsg[256];
+/* Per thread: the roundtrip and race verbs run backend operations in threads of their own. */
+static _Thread_local char errmsg[256];
 
 void
 agent_log(const char *fmt, ...)

@@ -160,6 +160,18 @@ arg_in4_prefix(const struct request *rq, const char *key, struct be_in4 *a, int 
 }
 
 int
+arg_in6(const struct request *rq, const char *key, struct be_in6 *a)
+{
+	const char *s = request_get(rq, key);
+
+	if (!s)
+		return earg(rq, key, "missing");
+	if (inet_pton(AF_INET6, s, a->b) != 1)
+		return earg(rq, key, "not an IPv6 address x::y");
+	return 0;
+}
+
+int
 arg_in6_prefix(const struct request *rq, const char *key, struct be_in6 *a, int *len)
 {
 	const char *s = request_get(rq, key);

@@ -36,6 +36,7 @@ int arg_ifname_opt(const struct request *rq, const char *key, const char **v);
 int arg_in4(const struct request *rq, const char *key, struct be_in4 *a);
 int arg_in4_prefix(const struct request *rq, const char *key, struct be_in4 *a, int *len);
 int arg_in6_prefix(const struct request *rq, const char *key, struct be_in6 *a, int *len);
+int arg_in6(const struct request *rq, const char *key, struct be_in6 *a);	/* x::y */
 
 /* A hex blob of at most cap bytes. */
 int arg_blob(const struct request *rq, const char *key, uint8_t *buf, size_t cap,

@@ -31,7 +31,9 @@
  *    ("SIOCSIFADDR"); the agent puts it in the error reply's msg=. It may call agent_log()
  *    to send a log frame to the host.
  *  - Descriptors (device and socket) are the backend's own: the agent only passes them back.
- *  - The agent is single-threaded and calls one operation at a time.
+ *  - The agent calls one operation at a time, except in the roundtrip and race verbs,
+ *    whose threads (be_thread_enter) make operations concurrently; agent_errmsg() is
+ *    per thread.
  */
 #ifndef TUNLAB_BACKEND_H
 #define TUNLAB_BACKEND_H
@@ -82,6 +84,9 @@ struct be_open_opts {
 	int pi;			/* 1: packets carry a 4-byte header (Linux PI, BSD TUNSIFHEAD) */
 	int tap;		/* 1: layer-2 device (Linux IFF_TAP, BSD /dev/tap) */
 	int nonblock;		/* 1: open non-blocking */
+	int as_user;		/* 1: open(2) with effective uid/gid below, then back to root
+				 * (open uid=); a refused open is reported as is */
+	unsigned uid, gid;
 };
 
 /* Opens (and if needed creates) a device; gives its descriptor and interface name. */
@@ -144,6 +149,8 @@ struct be_ifinfo {
 	int mtu;
 	unsigned long flags;	/* the system's interface flags (IFF_UP, ...) */
 	int index;
+	char groups[128];	/* interface groups, comma-separated ("" where the system
+				 * has none: then ifinfo leaves groups= out) */
 };
 int be_ifinfo(const char *ifname, struct be_ifinfo *info);
 
@@ -195,9 +202,15 @@ enum be_ioc_arg {
 	BE_IOC_IFREQ_NAME,	/* device ioctl filling an ifreq's name: name=         */
 	BE_IOC_TUNINFO,		/* BSD struct tuninfo: mtu= type= baudrate=            */
 	BE_IOC_SOCK_INT,	/* socket ioctl on ifname=, an int in its ifreq: value= */
-	BE_IOC_SOCK_NAME	/* socket ioctl on ifname=, a name in its ifreq: name=
+	BE_IOC_SOCK_NAME,	/* socket ioctl on ifname=, a name in its ifreq: name=
 				 * (SIOCSIFNAME's new name; SIOCIFCREATE's result) */
+	BE_IOC_SOCK_TEXT,	/* socket ioctl on ifname= returning text: text=
+				 * (BSD SIOCGIFSTATUS, what ifconfig prints) */
+	BE_IOC_RAW		/* req= given as a number, not from the table: a device
+				 * ioctl on a zeroed buffer of BE_IOC_RAW_MAX bytes whose
+				 * first int is value= (default 0); reports value= */
 };
+#define BE_IOC_RAW_MAX	8192	/* the largest argument an ioctl number can describe */
 /* Direction bits: IN keys are required arguments, OUT keys are reported. */
 #define BE_IOC_IN	1
 #define BE_IOC_OUT	2
@@ -211,10 +224,11 @@ struct be_ioctl_desc {
 };
 
 struct be_ioctl_args {
-	long long value;		/* VALUE, INT, SOCK_INT */
+	long long value;		/* VALUE, INT, SOCK_INT, RAW */
 	char name[BE_IFNAMSIZ];		/* IFREQ_FLAGS, IFREQ_NAME, SOCK_NAME */
 	unsigned long flags;		/* IFREQ_FLAGS */
 	int mtu, type, baudrate;	/* TUNINFO */
+	char text[1024];		/* SOCK_TEXT */
 };
 
 /* The backend's table of ioctls; *n gets its length. */
@@ -224,5 +238,83 @@ const struct be_ioctl_desc *be_ioctl_table(size_t *n);
  * with a's IN fields; fills a's OUT fields and *ret with ioctl's return value. */
 int be_ioctl(const struct be_ioctl_desc *d, int fd, const char *ifname,
     struct be_ioctl_args *a, long *ret);
+
+/* ---- instruments for the conformance suite (docs/protocol.md: kq, bpf, proc, send,
+ * module, sysctl, stat, kstat, roundtrip, race). A backend whose system has no
+ * counterpart returns EOPNOTSUPP (the Linux backend, for most of them). ---- */
+
+/* kqueue(2): open a queue, register a filter on a device, collect what is active. */
+#define BE_KQ_READ	1	/* EVFILT_READ */
+#define BE_KQ_WRITE	2	/* EVFILT_WRITE */
+#define BE_KQ_RAW	0	/* the system's own filter number, in raw */
+struct be_kevent {
+	int kind;		/* BE_KQ_READ, BE_KQ_WRITE, or BE_KQ_RAW */
+	int filter;		/* the system's filter number */
+	unsigned flags;		/* the system's EV_* flags as returned */
+	int eof;		/* EV_EOF was set */
+	long long data;		/* kn_data */
+};
+int be_kq_open(int *kq);
+int be_kq_add(int kq, int fd, int kind, int raw);
+/* Waits up to timeout_ms (0: just look) and returns at most nev events in ev[], *n of them. */
+int be_kq_poll(int kq, int timeout_ms, struct be_kevent *ev, int nev, int *n);
+int be_kq_close(int kq);
+
+/* A packet listener (be_bpf_open) read one packet at a time: *n bytes of the tapped packet
+ * with its link header (DLT_NULL: a 4-byte host-order family), EAGAIN when none is held. */
+int be_bpf_read(int fd, void *buf, size_t cap, size_t *n);
+/* A write to the listener (bpf write: out through the interface's if_output). */
+int be_bpf_write(int fd, const void *buf, size_t len, size_t *n);
+
+/* The agent's process as the kernel sees it, and the SIGIO signals it has received. */
+struct be_proc {
+	long pid, pgrp;
+	unsigned long uid;
+	unsigned long long sigio;
+};
+int be_proc_info(struct be_proc *p);
+
+/* The stack sends count UDP datagrams of len payload bytes to dst:port (ipver 4 or 6),
+ * from an unbound socket, as a program would: they leave through the route to dst. Each
+ * send's error is the one if_output gave (a backend whose system sends asynchronously
+ * makes it synchronous for the call). *sent counts successes, *failed failures, *first_err
+ * is the first failure's errno (0 if none). Returns 0 unless the socket could not be made. */
+int be_stack_send(int ipver, const uint8_t dst[16], unsigned port, const void *payload,
+    size_t len, long count, long *sent, long *failed, int *first_err);
+
+/* Unloads (load=0) or loads (load=1) a kernel module by name ("if_tun"); file[] gets the
+ * file that was unloaded or loaded (a path, or a name the module path resolves). */
+int be_module(int load, const char *name, char *file, size_t filecap);
+
+/* Reads an integer sysctl by name into *old (if old) after setting it to *new (if new). */
+int be_sysctl_int(const char *name, const long long *new, long long *old);
+
+/* Owner, group and permission bits of a file (a device node). */
+int be_stat(const char *path, unsigned long *uid, unsigned long *gid, unsigned *mode);
+
+/* Kernel resource counters for leak checks: up to cap (name, value) pairs; *n of them.
+ * Names (as far as the system can count them): mbufs, clusters, mbuf_bytes, mbuf_allocs,
+ * cluster_allocs, uiomove_calls, cdevs, ifnets, files, knotes, sigios, malloc_inuse,
+ * malloc_tun, tsleep_blocks, bpf_taps, echo_replies. */
+struct be_kstat {
+	const char *name;
+	long long value;
+};
+int be_kstats(struct be_kstat *out, size_t cap, size_t *n);
+
+/* Threads the agent starts (roundtrip, race) call be_thread_enter() first and
+ * be_thread_leave() last; be_thread_id() names the caller for be_thread_interrupt(),
+ * which makes a blocking call of that thread fail with EINTR, as a caught signal does.
+ * The operations a thread makes (be_read, be_write, be_ioctl) may run concurrently with
+ * the main thread's. */
+int be_thread_enter(void);
+void be_thread_leave(void);
+long be_thread_id(void);
+int be_thread_interrupt(long tid);
+
+/* kpi only: preempt every non-interlocked tsleep() for us microseconds (0: off), which
+ * widens the window a sleep without tsleep_interlock() leaves for a lost wakeup;
+ * EOPNOTSUPP on a real kernel. */
+int be_fault_preempt_sleep(long us);
 
 #endif /* TUNLAB_BACKEND_H */

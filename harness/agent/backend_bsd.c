@@ -19,6 +19,29 @@
 #define TUN_AUTOCLONE	"/dev/tun"
 #define MAX_DEV_FDS	1024
 
+/* The effective uid the backend runs as now (0, but for the moment of an open uid=). */
+static unsigned long cur_uid;
+
+#if !BSD_SYS_KPI
+/* SIGIO signals the agent process received (FIOASYNC + FIOSETOWN on a device). */
+static volatile sig_atomic_t sigio_count;
+
+static void
+on_sigio(int sig)
+{
+	(void)sig;
+	sigio_count++;
+}
+
+/* The signal be_thread_interrupt() sends: caught, without SA_RESTART, so a blocking
+ * read(2) of that thread fails with EINTR. */
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+}
+#endif
+
 /* What the backend knows about each open device. */
 static struct {
 	uint8_t open;
@@ -52,6 +75,23 @@ be_init(void)
 		return errno;
 	}
 	agent_log("kpi: DragonFly kernel interfaces emulated in-process, if_tun loaded");
+#else
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_sigio;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGIO, &sa, NULL) < 0) {
+		agent_errmsg("sigaction SIGIO");
+		return errno;
+	}
+	sa.sa_handler = on_interrupt;
+	sa.sa_flags = 0;
+	if (sigaction(BE_INTERRUPT_SIGNAL, &sa, NULL) < 0) {
+		agent_errmsg("sigaction for thread interrupts");
+		return errno;
+	}
 #endif
 	return 0;
 }
@@ -63,8 +103,6 @@ be_poweroff(void)
 	return EOPNOTSUPP;	/* no machine to stop */
 #else
 	sync();
-	if (kpi_open("/dev/null", KPI_O_RDWR) >= 0)	/* keep errno meaningful */
-		;
 	execl("/sbin/shutdown", "shutdown", "-p", "now", (char *)NULL);
 	return errno;
 #endif
@@ -116,8 +154,59 @@ set_ifr_name(struct kpi_ifreq *ifr, const char *name)
 
 /* ---- the device ---- */
 
+/* Takes on (to=1) or gives up (to=0) the credentials of an open uid=. */
+static int
+as_user(int to, unsigned uid, unsigned gid)
+{
+#if BSD_SYS_KPI
+	if (kpi_setuid(to ? uid : 0, to ? gid : 0) < 0)
+		return errno;
+#else
+	if (to) {
+		if (setegid((gid_t)gid) < 0)
+			return errno;
+		if (seteuid((uid_t)uid) < 0) {
+			int err = errno;
+
+			(void)setegid(0);
+			return err;
+		}
+	} else {
+		if (seteuid(0) < 0 || setegid(0) < 0)
+			return errno;
+	}
+#endif
+	cur_uid = to ? uid : 0;
+	return 0;
+}
+
+static int open_dev(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ]);
+
 int
 be_open(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
+{
+	int err, err2;
+
+	if (!o->as_user)
+		return open_dev(o, fd, ifname);
+	if ((err = as_user(1, o->uid, o->gid))) {
+		agent_errmsg("uid=%u gid=%u: could not take them on", o->uid, o->gid);
+		return err;
+	}
+	err = open_dev(o, fd, ifname);
+	if ((err2 = as_user(0, 0, 0))) {
+		agent_log("open uid=%u: could not return to root: errno %d", o->uid, err2);
+		if (!err) {
+			be_close(*fd);
+			agent_errmsg("could not return to root after the open");
+			err = err2;
+		}
+	}
+	return err;
+}
+
+static int
+open_dev(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
 {
 	struct kpi_ifreq ifr;
 	char path[32];
@@ -404,6 +493,36 @@ be_ifconfig(const struct be_ifconfig *c)
 	return 0;
 }
 
+/* The interface's groups (SIOCGIFGROUP), comma-separated; "" if it cannot say. */
+static void
+get_groups(const char *ifname, char *out, size_t cap)
+{
+	struct kpi_ifgroupreq ifgr;
+	struct kpi_ifg_req groups[16];
+	size_t i, n, used = 0;
+
+	out[0] = '\0';
+	memset(&ifgr, 0, sizeof(ifgr));
+	snprintf(ifgr.ifgr_name, sizeof(ifgr.ifgr_name), "%s", ifname);
+	if (sock_ioctl(KPI_AF_INET, KPI_SIOCGIFGROUP, &ifgr, "SIOCGIFGROUP"))
+		return;		/* the length */
+	if (ifgr.ifgr_len > sizeof(groups))
+		ifgr.ifgr_len = sizeof(groups);
+	memset(groups, 0, sizeof(groups));
+	ifgr.ifgr_ifgru.ifgru_groups = groups;
+	if (sock_ioctl(KPI_AF_INET, KPI_SIOCGIFGROUP, &ifgr, "SIOCGIFGROUP"))
+		return;
+	n = ifgr.ifgr_len / sizeof(groups[0]);
+	for (i = 0; i < n && i < sizeof(groups) / sizeof(groups[0]); i++) {
+		int w = snprintf(out + used, cap - used, "%s%.*s", used ? "," : "",
+		    (int)sizeof(groups[i].ifgrq_group), groups[i].ifgrq_group);
+
+		if (w < 0 || (size_t)w >= cap - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
 int
 be_ifinfo(const char *ifname, struct be_ifinfo *info)
 {
@@ -423,6 +542,7 @@ be_ifinfo(const char *ifname, struct be_ifinfo *info)
 	if ((err = sock_ioctl(KPI_AF_INET, KPI_SIOCGIFINDEX, &ifr, "SIOCGIFINDEX")))
 		return err;
 	info->index = ifr.ifr_index;
+	get_groups(ifname, info->groups, sizeof(info->groups));
 	return 0;
 }
 
@@ -537,14 +657,18 @@ be_udp_close(int sock)
 	return kpi_close(sock) < 0 ? errno : 0;
 }
 
-/* ---- a bpf listener for bench bpf=1 ---- */
+/* ---- a bpf listener (bench bpf=1, and the bpf verb) ---- */
 
+#if BSD_SYS_KPI
+/*
+ * The kpi listener is a descriptor whose read(2) returns one tapped packet, link header
+ * included, EAGAIN when none is held (non-blocking), and whose write(2) is a bpf write.
+ */
 static uint8_t bpf_buf[65536 + 64];
 
 int
 be_bpf_open(const char *ifname, int *fd)
 {
-#if BSD_SYS_KPI
 	int b = kpi_bpf_open(ifname);
 
 	if (b < 0) {
@@ -553,26 +677,17 @@ be_bpf_open(const char *ifname, int *fd)
 	}
 	*fd = b;
 	return 0;
-#else
-	struct ifreq ifr;
-	u_int on = 1;
-	int b, err;
+}
 
-	b = open("/dev/bpf", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (b < 0) {
-		agent_errmsg("open /dev/bpf");
-		return errno;
-	}
-	set_ifr_name(&ifr, ifname);
-	if (ioctl(b, BIOCSETIF, &ifr) < 0 || ioctl(b, BIOCIMMEDIATE, &on) < 0) {
-		err = errno;
-		close(b);
-		agent_errmsg("BIOCSETIF %s", ifname);
-		return err;
-	}
-	*fd = b;
+int
+be_bpf_read(int fd, void *buf, size_t cap, size_t *n)
+{
+	ssize_t r = kpi_read(fd, buf, cap);
+
+	if (r < 0)
+		return errno == EWOULDBLOCK ? EAGAIN : errno;
+	*n = (size_t)r;
 	return 0;
-#endif
 }
 
 int
@@ -590,16 +705,7 @@ be_bpf_drain(int fd, uint64_t *packets)
 		}
 		if (r == 0)
 			return 0;
-#if BSD_SYS_KPI
 		(*packets)++;		/* one tapped packet per read */
-#else
-		for (ssize_t off = 0; off + (ssize_t)sizeof(struct bpf_hdr) <= r; ) {
-			const struct bpf_hdr *h = (const struct bpf_hdr *)(bpf_buf + off);
-
-			(*packets)++;
-			off += BPF_WORDALIGN(h->bh_hdrlen + h->bh_caplen);
-		}
-#endif
 	}
 	return 0;
 }
@@ -607,11 +713,166 @@ be_bpf_drain(int fd, uint64_t *packets)
 int
 be_bpf_drops(int fd, uint64_t *drops)
 {
-#if BSD_SYS_KPI
 	(void)fd;
 	*drops = 0;		/* the kpi listener keeps up to 4096 packets */
 	return 0;
-#else
+}
+
+int
+be_bpf_close(int fd)
+{
+	return kpi_close(fd) < 0 ? errno : 0;
+}
+
+#else	/* DragonFly: /dev/bpf */
+
+/*
+ * A bpf read(2) must ask for exactly the descriptor's buffer size (BIOCGBLEN) and returns
+ * a buffer of records, each a struct bpf_hdr and the captured bytes, word-aligned. The
+ * backend keeps each listener's buffer and hands out one record at a time.
+ */
+#define BPF_WANT_BUFSIZE	65536u
+#define MAX_BPF			16
+
+static struct bpfl {
+	int used;
+	int fd;
+	uint8_t *buf;
+	size_t size;		/* BIOCGBLEN */
+	size_t len, off;	/* records held from the last read, and the next one */
+} bpfls[MAX_BPF];
+
+static struct bpfl *
+bpfl_find(int fd)
+{
+	for (int i = 0; i < MAX_BPF; i++)
+		if (bpfls[i].used && bpfls[i].fd == fd)
+			return &bpfls[i];
+	return NULL;
+}
+
+int
+be_bpf_open(const char *ifname, int *fd)
+{
+	struct bpfl *l = NULL;
+	struct ifreq ifr;
+	u_int on = 1, size = BPF_WANT_BUFSIZE;
+	int b, err;
+
+	for (int i = 0; i < MAX_BPF && !l; i++)
+		if (!bpfls[i].used)
+			l = &bpfls[i];
+	if (l == NULL) {
+		agent_errmsg("bpf: %d listeners already open", MAX_BPF);
+		return EMFILE;
+	}
+	/* read-write: the bpf verb writes through it (O8) */
+	b = open("/dev/bpf", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (b < 0) {
+		agent_errmsg("open /dev/bpf");
+		return errno;
+	}
+	/* the buffer size must be set before the interface; the kernel clamps it */
+	if (ioctl(b, BIOCSBLEN, &size) < 0) {
+		err = errno;
+		close(b);
+		agent_errmsg("BIOCSBLEN");
+		return err;
+	}
+	set_ifr_name(&ifr, ifname);
+	if (ioctl(b, BIOCSETIF, &ifr) < 0 || ioctl(b, BIOCIMMEDIATE, &on) < 0 ||
+	    ioctl(b, BIOCGBLEN, &size) < 0) {
+		err = errno;
+		close(b);
+		agent_errmsg("BIOCSETIF %s", ifname);
+		return err;
+	}
+	l->buf = malloc(size);
+	if (l->buf == NULL) {
+		close(b);
+		agent_errmsg("bpf buffer of %u bytes", size);
+		return ENOMEM;
+	}
+	l->used = 1;
+	l->fd = b;
+	l->size = size;
+	l->len = l->off = 0;
+	*fd = b;
+	return 0;
+}
+
+/* The next record held, or NULL; moves past it. */
+static const struct bpf_hdr *
+bpfl_next(struct bpfl *l)
+{
+	const struct bpf_hdr *h;
+
+	if (l->off + sizeof(struct bpf_hdr) > l->len)
+		return NULL;
+	h = (const struct bpf_hdr *)(l->buf + l->off);
+	if (l->off + h->bh_hdrlen + h->bh_caplen > l->len) {
+		l->off = l->len;	/* a torn record: drop the rest */
+		return NULL;
+	}
+	l->off += BPF_WORDALIGN(h->bh_hdrlen + h->bh_caplen);
+	return h;
+}
+
+/* Reads the next buffer of records; 0, EAGAIN when the kernel holds none, or an errno. */
+static int
+bpfl_fill(struct bpfl *l)
+{
+	ssize_t r;
+
+	l->len = l->off = 0;
+	do
+		r = read(l->fd, l->buf, l->size);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? EAGAIN : errno;
+	if (r == 0)
+		return EAGAIN;
+	l->len = (size_t)r;
+	return 0;
+}
+
+int
+be_bpf_read(int fd, void *buf, size_t cap, size_t *n)
+{
+	struct bpfl *l = bpfl_find(fd);
+	const struct bpf_hdr *h;
+	int err;
+
+	if (l == NULL)
+		return EBADF;
+	while ((h = bpfl_next(l)) == NULL)
+		if ((err = bpfl_fill(l)))
+			return err;
+	*n = h->bh_caplen < cap ? h->bh_caplen : cap;
+	memcpy(buf, (const uint8_t *)h + h->bh_hdrlen, *n);
+	return 0;
+}
+
+int
+be_bpf_drain(int fd, uint64_t *packets)
+{
+	struct bpfl *l = bpfl_find(fd);
+	int err;
+
+	if (l == NULL)
+		return EBADF;
+	for (int i = 0; i < 4096; i++) {
+		while (bpfl_next(l) != NULL)
+			(*packets)++;
+		if ((err = bpfl_fill(l)))
+			return err == EAGAIN ? 0 : err;
+	}
+	return 0;
+}
+
+int
+be_bpf_drops(int fd, uint64_t *drops)
+{
 	struct bpf_stat bs;
 
 	if (ioctl(fd, BIOCGSTATS, &bs) < 0) {
@@ -620,13 +881,31 @@ be_bpf_drops(int fd, uint64_t *drops)
 	}
 	*drops = bs.bs_drop;
 	return 0;
-#endif
 }
 
 int
 be_bpf_close(int fd)
 {
-	return kpi_close(fd) < 0 ? errno : 0;
+	struct bpfl *l = bpfl_find(fd);
+
+	if (l != NULL) {
+		free(l->buf);
+		l->buf = NULL;
+		l->used = 0;
+	}
+	return close(fd) < 0 ? errno : 0;
+}
+#endif	/* BSD_SYS_KPI */
+
+int
+be_bpf_write(int fd, const void *buf, size_t len, size_t *n)
+{
+	ssize_t r = kpi_write(fd, buf, len);
+
+	if (r < 0)
+		return errno;
+	*n = (size_t)r;
+	return 0;
 }
 
 /* ---- typed ioctls ---- */
@@ -659,6 +938,7 @@ static const struct be_ioctl_desc ioctls[] = {
 	{ "SIOCSIFNAME", KPI_SIOCSIFNAME, BE_IOC_SOCK_NAME, BE_IOC_IN, AUX_NONE },
 	{ "SIOCIFCREATE2", KPI_SIOCIFCREATE2, BE_IOC_SOCK_NAME, BE_IOC_OUT, AUX_CREATE },
 	{ "SIOCIFDESTROY", KPI_SIOCIFDESTROY, BE_IOC_SOCK_INT, 0, AUX_DESTROY },
+	{ "SIOCGIFSTATUS", KPI_SIOCGIFSTATUS, BE_IOC_SOCK_TEXT, BE_IOC_OUT, AUX_NONE },
 };
 
 const struct be_ioctl_desc *
@@ -672,12 +952,32 @@ int
 be_ioctl(const struct be_ioctl_desc *d, int fd, const char *ifname,
     struct be_ioctl_args *a, long *ret)
 {
+	static uint8_t raw[BE_IOC_RAW_MAX];
 	struct kpi_tuninfo ti;
 	struct kpi_ifreq ifr;
+	struct kpi_ifstat ifs;
 	char newname[BE_IFNAMSIZ];
 	int v, r, err, flags;
 
 	switch (d->arg) {
+	case BE_IOC_RAW:
+		/* any number: a zeroed buffer as large as an ioctl can describe */
+		memset(raw, 0, sizeof(raw));
+		v = (int)a->value;
+		memcpy(raw, &v, sizeof(v));
+		r = kpi_ioctl(fd, d->req, raw);
+		memcpy(&v, raw, sizeof(v));
+		a->value = v;
+		break;
+	case BE_IOC_SOCK_TEXT:
+		memset(&ifs, 0, sizeof(ifs));
+		snprintf(ifs.ifs_name, sizeof(ifs.ifs_name), "%s", ifname);
+		if ((err = sock_ioctl(KPI_AF_INET, d->req, &ifs, d->name)))
+			return err;
+		snprintf(a->text, sizeof(a->text), "%.*s", (int)sizeof(ifs.ascii),
+		    ifs.ascii);
+		r = 0;
+		break;
 	case BE_IOC_NONE:
 		r = kpi_ioctl(fd, d->req, NULL);
 		break;
@@ -741,3 +1041,453 @@ be_ioctl(const struct be_ioctl_desc *d, int fd, const char *ifname,
 	*ret = r;
 	return 0;
 }
+
+/* ---- instruments for the conformance suite ---- */
+
+int
+be_kq_open(int *kq)
+{
+	int q = kpi_kqueue();
+
+	if (q < 0) {
+		agent_errmsg("kqueue");
+		return errno;
+	}
+	*kq = q;
+	return 0;
+}
+
+int
+be_kq_add(int kq, int fd, int kind, int raw)
+{
+	struct kpi_kevent kev;
+
+	memset(&kev, 0, sizeof(kev));
+	kev.ident = (uintptr_t)fd;
+	kev.filter = (short)(kind == BE_KQ_READ ? KPI_EVFILT_READ :
+	    kind == BE_KQ_WRITE ? KPI_EVFILT_WRITE : raw);
+	kev.flags = KPI_EV_ADD;
+	/* no room for events: a refused registration fails the call with its errno */
+	if (kpi_kevent(kq, &kev, 1, NULL, 0, NULL) < 0) {
+		agent_errmsg("kevent EV_ADD filter %d", kev.filter);
+		return errno;
+	}
+	return 0;
+}
+
+int
+be_kq_poll(int kq, int timeout_ms, struct be_kevent *ev, int nev, int *n)
+{
+	struct kpi_kevent kevs[16];
+	struct kpi_timespec ts;
+	int r;
+
+	if (nev > 16)
+		nev = 16;
+	memset(&ts, 0, sizeof(ts));
+	ts.tv_sec = timeout_ms / 1000;
+	ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+	do
+		r = kpi_kevent(kq, NULL, 0, kevs, nev, &ts);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		agent_errmsg("kevent");
+		return errno;
+	}
+	for (int i = 0; i < r; i++) {
+		ev[i].filter = kevs[i].filter;
+		ev[i].kind = kevs[i].filter == KPI_EVFILT_READ ? BE_KQ_READ :
+		    kevs[i].filter == KPI_EVFILT_WRITE ? BE_KQ_WRITE : BE_KQ_RAW;
+		ev[i].flags = kevs[i].flags;
+		ev[i].eof = (kevs[i].flags & KPI_EV_EOF) != 0;
+		ev[i].data = (long long)kevs[i].data;
+	}
+	*n = r;
+	return 0;
+}
+
+int
+be_kq_close(int kq)
+{
+	return kpi_close(kq) < 0 ? errno : 0;
+}
+
+int
+be_proc_info(struct be_proc *p)
+{
+#if BSD_SYS_KPI
+	p->pid = kpi_getpid();
+	p->pgrp = p->pid;	/* each kpi process leads its own group */
+	p->sigio = kpi_sigcount((int)p->pid, KPI_SIGIO);
+#else
+	p->pid = (long)getpid();
+	p->pgrp = (long)getpgrp();
+	p->sigio = (unsigned long long)sigio_count;
+#endif
+	p->uid = cur_uid;
+	return 0;
+}
+
+int
+be_stack_send(int ipver, const uint8_t dst[16], unsigned port, const void *payload,
+    size_t len, long count, long *sent, long *failed, int *first_err)
+{
+	struct kpi_sockaddr_in sin;
+	struct kpi_sockaddr_in6 sin6;
+	const struct kpi_sockaddr *sa;
+	unsigned int salen;
+	int s;
+#if !BSD_SYS_KPI
+	/*
+	 * DragonFly hands UDP sends to the protocol thread without waiting for the result
+	 * (net.inet.udp.sosend_async=1): an error of if_output would never reach sendto.
+	 * Sends made here wait for it; the setting is restored afterwards.
+	 */
+	int async = 0, off = 0;
+	size_t alen = sizeof(async);
+	int have_async = sysctlbyname("net.inet.udp.sosend_async", &async, &alen, NULL,
+	    0) == 0 && alen == sizeof(async);
+
+	if (have_async && async &&
+	    sysctlbyname("net.inet.udp.sosend_async", NULL, NULL, &off, sizeof(off)) < 0)
+		have_async = 0;
+#endif
+
+	*sent = *failed = 0;
+	*first_err = 0;
+	if (ipver == 6) {
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_len = sizeof(sin6);
+		sin6.sin6_family = KPI_AF_INET6;
+		((uint8_t *)&sin6.sin6_port)[0] = (uint8_t)(port >> 8);
+		((uint8_t *)&sin6.sin6_port)[1] = (uint8_t)port;
+		memcpy(&sin6.sin6_addr, dst, 16);
+		sa = (const struct kpi_sockaddr *)&sin6;
+		salen = sizeof(sin6);
+	} else {
+		set_sin(&sin, dst);
+		((uint8_t *)&sin.sin_port)[0] = (uint8_t)(port >> 8);
+		((uint8_t *)&sin.sin_port)[1] = (uint8_t)port;
+		sa = (const struct kpi_sockaddr *)&sin;
+		salen = sizeof(sin);
+	}
+	s = kpi_socket(ipver == 6 ? KPI_AF_INET6 : KPI_AF_INET, KPI_SOCK_DGRAM, 0);
+	if (s < 0) {
+		int err = errno;
+
+		agent_errmsg("socket");
+#if !BSD_SYS_KPI
+		if (have_async && async)
+			(void)sysctlbyname("net.inet.udp.sosend_async", NULL, NULL, &async,
+			    sizeof(async));
+#endif
+		return err;
+	}
+	for (long i = 0; i < count; i++) {
+		if (kpi_sendto(s, payload, len, 0, sa, salen) < 0) {
+			if (*failed == 0)
+				*first_err = errno;
+			(*failed)++;
+		} else {
+			(*sent)++;
+		}
+	}
+	kpi_close(s);
+#if !BSD_SYS_KPI
+	if (have_async && async)
+		(void)sysctlbyname("net.inet.udp.sosend_async", NULL, NULL, &async,
+		    sizeof(async));
+#endif
+	return 0;
+}
+
+#if !BSD_SYS_KPI
+/* The file the last unload took away, for the next load (kld_file_stat has no path). */
+static char unloaded_file[MAXPATHLEN];
+#endif
+
+int
+be_module(int load, const char *name, char *file, size_t filecap)
+{
+#if BSD_SYS_KPI
+	if ((load ? kpi_kldload(name) : kpi_kldunload(name)) < 0) {
+		agent_errmsg("%s %s", load ? "kldload" : "kldunload", name);
+		return errno;
+	}
+	snprintf(file, filecap, "%s", name);
+	return 0;
+#else
+	struct kld_file_stat st;
+	char koname[MAXPATHLEN];
+	const char *ko;
+	int id, err;
+
+	if (load) {
+		/*
+		 * The session loaded our driver by path; the module path would find the
+		 * stock one of the same name instead. TUNLAB_DRIVER_KO names the file
+		 * (the session script's $ko); otherwise the file the last unload took away
+		 * (found by name in the module path), else the name itself.
+		 */
+		ko = getenv("TUNLAB_DRIVER_KO");
+		if (ko == NULL || ko[0] == '\0')
+			ko = unloaded_file[0] ? unloaded_file : name;
+		if (kldload(ko) < 0) {
+			err = errno;
+			agent_errmsg("kldload %s", ko);
+			return err;
+		}
+		agent_log("module: kldload %s", ko);
+		snprintf(file, filecap, "%s", ko);
+		return 0;
+	}
+	id = kldfind(name);
+	if (id < 0) {
+		snprintf(koname, sizeof(koname), "%s.ko", name);
+		id = kldfind(koname);
+	}
+	if (id < 0) {
+		err = errno;
+		agent_errmsg("kldfind %s: not a loaded module (built into the kernel?)", name);
+		return err;
+	}
+	memset(&st, 0, sizeof(st));
+	st.version = sizeof(st);
+	if (kldstat(id, &st) == 0)
+		snprintf(unloaded_file, sizeof(unloaded_file), "%s", st.name);
+	if (kldunload(id) < 0) {
+		err = errno;
+		agent_errmsg("kldunload %s (file id %d)", name, id);
+		return err;
+	}
+	snprintf(file, filecap, "%s", unloaded_file[0] ? unloaded_file : name);
+	return 0;
+#endif
+}
+
+int
+be_sysctl_int(const char *name, const long long *new, long long *old)
+{
+	union {
+		int i;
+		long l;
+		long long ll;
+	} v;
+	size_t len = sizeof(v);
+
+	memset(&v, 0, sizeof(v));
+	if (kpi_sysctlbyname(name, &v, &len, NULL, 0) < 0) {
+		agent_errmsg("sysctl %s", name);
+		return errno;
+	}
+	if (len != sizeof(int) && len != sizeof(long) && len != sizeof(long long)) {
+		agent_errmsg("sysctl %s: not an integer (%zu bytes)", name, len);
+		return EINVAL;
+	}
+	if (new != NULL) {
+		if (len == sizeof(int))
+			v.i = (int)*new;
+		else if (len == sizeof(long))
+			v.l = (long)*new;
+		else
+			v.ll = *new;
+		if (kpi_sysctlbyname(name, NULL, NULL, &v, len) < 0) {
+			agent_errmsg("sysctl %s=%lld", name, *new);
+			return errno;
+		}
+		len = sizeof(v);
+		memset(&v, 0, sizeof(v));
+		if (kpi_sysctlbyname(name, &v, &len, NULL, 0) < 0) {
+			agent_errmsg("sysctl %s", name);
+			return errno;
+		}
+	}
+	if (old != NULL)
+		*old = len == sizeof(int) ? v.i : len == sizeof(long) ? v.l : v.ll;
+	return 0;
+}
+
+int
+be_stat(const char *path, unsigned long *uid, unsigned long *gid, unsigned *mode)
+{
+#if BSD_SYS_KPI
+	unsigned int u, g;
+	int m;
+
+	if (kpi_devstat(path, &u, &g, &m) < 0) {
+		agent_errmsg("stat %s", path);
+		return errno;
+	}
+	*uid = u;
+	*gid = g;
+	*mode = (unsigned)m & 07777;
+#else
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		agent_errmsg("stat %s", path);
+		return errno;
+	}
+	*uid = (unsigned long)st.st_uid;
+	*gid = (unsigned long)st.st_gid;
+	*mode = (unsigned)st.st_mode & 07777;
+#endif
+	return 0;
+}
+
+int
+be_kstats(struct be_kstat *out, size_t cap, size_t *n)
+{
+	size_t k = 0;
+#if BSD_SYS_KPI
+	struct kpi_stats st;
+
+	kpi_stats(&st);
+#define KSTAT(nm, v)	do { if (k < cap) { out[k].name = (nm); out[k].value = (v); k++; } } while (0)
+	KSTAT("mbufs", st.mbufs);
+	KSTAT("clusters", st.clusters);
+	KSTAT("mbuf_bytes", st.mbuf_bytes);
+	KSTAT("mbuf_allocs", st.mbuf_allocs);
+	KSTAT("cluster_allocs", st.cluster_allocs);
+	KSTAT("uiomove_calls", st.uiomove_calls);
+	KSTAT("cdevs", st.cdevs);
+	KSTAT("ifnets", st.ifnets);
+	KSTAT("files", st.files);
+	KSTAT("knotes", st.knotes);
+	KSTAT("sigios", st.sigios);
+	KSTAT("malloc_inuse", st.malloc_inuse);
+	KSTAT("malloc_tun", kpi_malloc_inuse("tun"));
+	KSTAT("tsleep_blocks", st.tsleep_blocks);
+	KSTAT("bpf_taps", st.bpf_taps);
+	KSTAT("echo_replies", st.echo_replies);
+#else
+	/*
+	 * What DragonFly tells userland (netstat -m's sources): live mbufs by type
+	 * (kern.ipc.mbtypes, summed), live clusters (kern.ipc.mbstat), and the interfaces.
+	 * Kernel malloc counts and cdevs are not exported: those checks are kpi-only.
+	 */
+	u_long types[64];
+	struct mbstat mb;
+	struct if_nameindex *ifs, *p;
+	size_t len = sizeof(types);
+	long long v;
+
+#define KSTAT(nm, val)	do { if (k < cap) { out[k].name = (nm); out[k].value = (val); k++; } } while (0)
+	if (sysctlbyname("kern.ipc.mbtypes", types, &len, NULL, 0) == 0) {
+		v = 0;
+		for (size_t i = 0; i < len / sizeof(types[0]); i++)
+			v += (long long)types[i];
+		KSTAT("mbufs", v);
+	}
+	len = sizeof(mb);
+	if (sysctlbyname("kern.ipc.mbstat", &mb, &len, NULL, 0) == 0 && len == sizeof(mb))
+		KSTAT("clusters", (long long)mb.m_clusters + (long long)mb.m_jclusters);
+	if ((ifs = if_nameindex()) != NULL) {
+		v = 0;
+		for (p = ifs; p->if_index != 0; p++)
+			v++;
+		if_freenameindex(ifs);
+		KSTAT("ifnets", v);
+	}
+#endif
+#undef KSTAT
+	*n = k;
+	return 0;
+}
+
+/* ---- threads ---- */
+
+#if BSD_SYS_KPI
+int
+be_thread_enter(void)
+{
+	return 0;	/* a host thread becomes a kpi thread at its first call */
+}
+
+void
+be_thread_leave(void)
+{
+	kpi_thread_exit();
+}
+
+long
+be_thread_id(void)
+{
+	return kpi_thread_id();
+}
+
+int
+be_thread_interrupt(long tid)
+{
+	return kpi_thread_interrupt((int)tid) < 0 ? errno : 0;
+}
+
+int
+be_fault_preempt_sleep(long us)
+{
+	kpi_fault_preempt_sleep(us);
+	return 0;
+}
+#else
+#define MAX_THREADS	8
+static pthread_mutex_t thr_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	int used;
+	pthread_t t;
+} thr[MAX_THREADS];
+static _Thread_local long thr_self;	/* 1 + slot, 0 when not entered */
+
+int
+be_thread_enter(void)
+{
+	int err = EAGAIN;
+
+	pthread_mutex_lock(&thr_mtx);
+	for (int i = 0; i < MAX_THREADS; i++) {
+		if (!thr[i].used) {
+			thr[i].used = 1;
+			thr[i].t = pthread_self();
+			thr_self = i + 1;
+			err = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&thr_mtx);
+	return err;
+}
+
+void
+be_thread_leave(void)
+{
+	pthread_mutex_lock(&thr_mtx);
+	if (thr_self > 0)
+		thr[thr_self - 1].used = 0;
+	thr_self = 0;
+	pthread_mutex_unlock(&thr_mtx);
+}
+
+long
+be_thread_id(void)
+{
+	return thr_self;
+}
+
+int
+be_thread_interrupt(long tid)
+{
+	int err = ESRCH;
+
+	pthread_mutex_lock(&thr_mtx);
+	if (tid > 0 && tid <= MAX_THREADS && thr[tid - 1].used)
+		err = pthread_kill(thr[tid - 1].t, BE_INTERRUPT_SIGNAL);
+	pthread_mutex_unlock(&thr_mtx);
+	return err;
+}
+
+int
+be_fault_preempt_sleep(long us)
+{
+	(void)us;
+	return EOPNOTSUPP;	/* a real kernel: no such knob */
+}
+#endif

@@ -13,6 +13,8 @@
 #include <net/route.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +115,22 @@ be_open(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
 	struct ifreq ifr;
 	int d, err;
 
-	d = open(TUN_PATH, O_RDWR | O_CLOEXEC | (o->nonblock ? O_NONBLOCK : 0));
+	if (o->as_user) {
+		/* open(2) as that user, then back to root (TUNSETIFF below runs as root) */
+		if (setegid((gid_t)o->gid) < 0 || seteuid((uid_t)o->uid) < 0) {
+			err = errno;
+			(void)setegid(0);
+			agent_errmsg("uid=%u gid=%u: could not take them on", o->uid, o->gid);
+			return err;
+		}
+		d = open(TUN_PATH, O_RDWR | O_CLOEXEC | (o->nonblock ? O_NONBLOCK : 0));
+		err = errno;
+		if (seteuid(0) < 0 || setegid(0) < 0)
+			agent_log("open uid=%u: could not return to root", o->uid);
+		errno = err;
+	} else {
+		d = open(TUN_PATH, O_RDWR | O_CLOEXEC | (o->nonblock ? O_NONBLOCK : 0));
+	}
 	if (d < 0) {
 		agent_errmsg("open %s", TUN_PATH);
 		return errno;
@@ -684,6 +701,17 @@ be_ioctl(const struct be_ioctl_desc *d, int fd, const char *ifname,
 			return err;
 		r = 0;
 		break;
+	case BE_IOC_RAW: {
+		static unsigned char raw[BE_IOC_RAW_MAX];
+
+		memset(raw, 0, sizeof(raw));
+		v = (int)a->value;
+		memcpy(raw, &v, sizeof(v));
+		r = ioctl(fd, d->req, raw);
+		memcpy(&v, raw, sizeof(v));
+		a->value = v;
+		break;
+	}
 	default:
 		return EOPNOTSUPP;	/* BSD-only argument types */
 	}
@@ -691,4 +719,249 @@ be_ioctl(const struct be_ioctl_desc *d, int fd, const char *ifname,
 		return errno;
 	*ret = r;
 	return 0;
+}
+
+/* ---- instruments for the BSD conformance suite: what Linux has, else EOPNOTSUPP ---- */
+
+int
+be_kq_open(int *kq)
+{
+	(void)kq;
+	agent_errmsg("kqueue: not on Linux");
+	return EOPNOTSUPP;
+}
+
+int
+be_kq_add(int kq, int fd, int kind, int raw)
+{
+	(void)kq;
+	(void)fd;
+	(void)kind;
+	(void)raw;
+	return EOPNOTSUPP;
+}
+
+int
+be_kq_poll(int kq, int timeout_ms, struct be_kevent *ev, int nev, int *n)
+{
+	(void)kq;
+	(void)timeout_ms;
+	(void)ev;
+	(void)nev;
+	(void)n;
+	return EOPNOTSUPP;
+}
+
+int
+be_kq_close(int kq)
+{
+	(void)kq;
+	return EOPNOTSUPP;
+}
+
+int
+be_bpf_read(int fd, void *buf, size_t cap, size_t *n)
+{
+	(void)fd;
+	(void)buf;
+	(void)cap;
+	(void)n;
+	agent_errmsg("bpf read: the Linux listener has no DLT_NULL records");
+	return EOPNOTSUPP;
+}
+
+int
+be_bpf_write(int fd, const void *buf, size_t len, size_t *n)
+{
+	(void)fd;
+	(void)buf;
+	(void)len;
+	(void)n;
+	agent_errmsg("bpf write: not on Linux");
+	return EOPNOTSUPP;
+}
+
+int
+be_proc_info(struct be_proc *p)
+{
+	p->pid = (long)getpid();
+	p->pgrp = (long)getpgrp();
+	p->uid = (unsigned long)geteuid();
+	p->sigio = 0;		/* SIGIO is not counted on Linux */
+	return 0;
+}
+
+int
+be_stack_send(int ipver, const uint8_t dst[16], unsigned port, const void *payload,
+    size_t len, long count, long *sent, long *failed, int *first_err)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	const struct sockaddr *sa;
+	socklen_t salen;
+	int s;
+
+	*sent = *failed = 0;
+	*first_err = 0;
+	if (ipver == 6) {
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons((uint16_t)port);
+		memcpy(&sin6.sin6_addr, dst, 16);
+		sa = (const struct sockaddr *)&sin6;
+		salen = sizeof(sin6);
+	} else {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		memcpy(&sin.sin_addr, dst, 4);
+		sa = (const struct sockaddr *)&sin;
+		salen = sizeof(sin);
+	}
+	s = socket(ipver == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		agent_errmsg("socket");
+		return errno;
+	}
+	for (long i = 0; i < count; i++) {
+		if (sendto(s, payload, len, 0, sa, salen) < 0) {
+			if (*failed == 0)
+				*first_err = errno;
+			(*failed)++;
+		} else {
+			(*sent)++;
+		}
+	}
+	close(s);
+	return 0;
+}
+
+int
+be_module(int load, const char *name, char *file, size_t filecap)
+{
+	(void)load;
+	(void)name;
+	(void)file;
+	(void)filecap;
+	agent_errmsg("module: not provided by this backend");
+	return EOPNOTSUPP;
+}
+
+int
+be_sysctl_int(const char *name, const long long *new, long long *old)
+{
+	(void)name;
+	(void)new;
+	(void)old;
+	agent_errmsg("sysctl: not provided by this backend");
+	return EOPNOTSUPP;
+}
+
+int
+be_stat(const char *path, unsigned long *uid, unsigned long *gid, unsigned *mode)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		agent_errmsg("stat %s", path);
+		return errno;
+	}
+	*uid = (unsigned long)st.st_uid;
+	*gid = (unsigned long)st.st_gid;
+	*mode = (unsigned)st.st_mode & 07777;
+	return 0;
+}
+
+int
+be_kstats(struct be_kstat *out, size_t cap, size_t *n)
+{
+	struct if_nameindex *ifs, *p;
+	long long v = 0;
+
+	*n = 0;
+	if ((ifs = if_nameindex()) != NULL && cap > 0) {
+		for (p = ifs; p->if_index != 0; p++)
+			v++;
+		if_freenameindex(ifs);
+		out[0].name = "ifnets";
+		out[0].value = v;
+		*n = 1;
+	}
+	return 0;
+}
+
+/* Threads of the roundtrip and race verbs: interrupted with a caught SIGUSR2 (no
+ * SA_RESTART), so a blocked read(2) fails with EINTR. */
+#define MAX_THREADS	8
+static pthread_mutex_t thr_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	int used;
+	pthread_t t;
+} thr[MAX_THREADS];
+static _Thread_local long thr_self;
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+}
+
+int
+be_thread_enter(void)
+{
+	struct sigaction sa;
+	int err = EAGAIN;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_interrupt;
+	if (sigaction(SIGUSR2, &sa, NULL) < 0)
+		return errno;
+	pthread_mutex_lock(&thr_mtx);
+	for (int i = 0; i < MAX_THREADS; i++) {
+		if (!thr[i].used) {
+			thr[i].used = 1;
+			thr[i].t = pthread_self();
+			thr_self = i + 1;
+			err = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&thr_mtx);
+	return err;
+}
+
+void
+be_thread_leave(void)
+{
+	pthread_mutex_lock(&thr_mtx);
+	if (thr_self > 0)
+		thr[thr_self - 1].used = 0;
+	thr_self = 0;
+	pthread_mutex_unlock(&thr_mtx);
+}
+
+long
+be_thread_id(void)
+{
+	return thr_self;
+}
+
+int
+be_thread_interrupt(long tid)
+{
+	int err = ESRCH;
+
+	pthread_mutex_lock(&thr_mtx);
+	if (tid > 0 && tid <= MAX_THREADS && thr[tid - 1].used)
+		err = pthread_kill(thr[tid - 1].t, SIGUSR2);
+	pthread_mutex_unlock(&thr_mtx);
+	return err;
+}
+
+int
+be_fault_preempt_sleep(long us)
+{
+	(void)us;
+	return EOPNOTSUPP;
 }

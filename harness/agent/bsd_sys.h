@@ -21,14 +21,21 @@
 
 #else	/* DragonFly: libc */
 
+#include <sys/param.h>
 #include <sys/types.h>
+#include <sys/event.h>
 #include <sys/ioctl.h>
+#include <sys/linker.h>
 #include <sys/socket.h>
 #include <sys/sockio.h>
+#include <sys/stat.h>
 #include <sys/sysctl.h>
+#include <sys/time.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <net/bpf.h>
@@ -37,6 +44,17 @@
 #include <netinet/in_var.h>
 #include <netinet6/in6_var.h>
 #include <ifaddrs.h>
+
+/* struct mbstat (be_kstats): userland sees it with _KERNEL_STRUCTURES, as netstat's does */
+#ifndef _KERNEL_STRUCTURES
+#define _KERNEL_STRUCTURES
+#define TUNLAB_UNDEF_KERNEL_STRUCTURES
+#endif
+#include <sys/mbuf.h>
+#ifdef TUNLAB_UNDEF_KERNEL_STRUCTURES
+#undef _KERNEL_STRUCTURES
+#undef TUNLAB_UNDEF_KERNEL_STRUCTURES
+#endif
 
 #define BSD_SYS_KPI	0
 
@@ -52,6 +70,9 @@
 #define kpi_sendto		sendto
 #define kpi_poll(f, n, t)	poll((f), (nfds_t)(n), (t))
 #define kpi_errno()		errno
+#define kpi_kqueue		kqueue
+#define kpi_kevent		kevent		/* the call and struct kevent */
+#define kpi_sysctlbyname	sysctlbyname
 
 #define kpi_sockaddr		sockaddr
 #define kpi_sockaddr_in		sockaddr_in
@@ -63,6 +84,10 @@
 #define kpi_in6_aliasreq	in6_aliasreq
 #define kpi_tuninfo		tuninfo
 #define kpi_pollfd		pollfd
+#define kpi_timespec		timespec
+#define kpi_ifstat		ifstat
+#define kpi_ifgroupreq		ifgroupreq
+#define kpi_ifg_req		ifg_req
 
 #define KPI_IFNAMSIZ		IFNAMSIZ
 #define KPI_AF_INET		AF_INET
@@ -73,6 +98,10 @@
 #define KPI_F_GETFL		F_GETFL
 #define KPI_F_SETFL		F_SETFL
 #define KPI_POLLIN		POLLIN
+#define KPI_EVFILT_READ		EVFILT_READ
+#define KPI_EVFILT_WRITE	EVFILT_WRITE
+#define KPI_EV_ADD		EV_ADD
+#define KPI_EV_EOF		EV_EOF
 #define KPI_IFF_UP		IFF_UP
 #define KPI_FIONREAD		FIONREAD
 #define KPI_FIONBIO		FIONBIO
@@ -91,6 +120,8 @@
 #define KPI_SIOCSIFMTU		SIOCSIFMTU
 #define KPI_SIOCIFCREATE2	SIOCIFCREATE2
 #define KPI_SIOCIFDESTROY	SIOCIFDESTROY
+#define KPI_SIOCGIFSTATUS	SIOCGIFSTATUS
+#define KPI_SIOCGIFGROUP	SIOCGIFGROUP
 #define KPI_SIOCAIFADDR_IN6	SIOCAIFADDR_IN6
 #define KPI_TUNGDEBUG		TUNGDEBUG
 #define KPI_TUNSDEBUG		TUNSDEBUG
@@ -102,6 +133,9 @@
 #define KPI_TUNSIFHEAD		TUNSIFHEAD
 #define KPI_TUNGIFHEAD		TUNGIFHEAD
 #define KPI_TUNGIFNAME		TUNGIFNAME
+
+/* be_thread_interrupt(): caught without SA_RESTART, so a blocked read(2) gets EINTR */
+#define BE_INTERRUPT_SIGNAL	SIGUSR2
 
 #endif	/* TUNLAB_KPI */
 #endif	/* TUNLAB_BSD_SYS_H */

@@ -17,13 +17,23 @@ verb_open(const struct request *rq)
 	struct be_open_opts o = { 0 };
 	char ifname[BE_IFNAMSIZ] = "";
 	struct handle *h;
+	long long uid, gid;
 	int fd, err;
 
 	if (arg_ifname_opt(rq, "name", &o.name) < 0 ||
 	    arg_bool_opt(rq, "pi", 0, &o.pi) < 0 ||
 	    arg_bool_opt(rq, "tap", 0, &o.tap) < 0 ||
-	    arg_bool_opt(rq, "nonblock", 0, &o.nonblock) < 0)
+	    arg_bool_opt(rq, "nonblock", 0, &o.nonblock) < 0 ||
+	    arg_int_opt(rq, "uid", 0, 0x7fffffff, -1, &uid) < 0 ||
+	    arg_int_opt(rq, "gid", 0, 0x7fffffff, uid, &gid) < 0)
 		return -1;
+	if (uid >= 0) {
+		o.as_user = 1;
+		o.uid = (unsigned)uid;
+		o.gid = (unsigned)(gid >= 0 ? gid : uid);
+	} else if (request_get(rq, "gid")) {
+		return reply_err(rq->id, "EARG", 0, "gid: only with uid=");
+	}
 	err = be_open(&o, &fd, ifname);
 	if (err)
 		return fail_errno(rq, err, "open");

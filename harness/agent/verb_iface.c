@@ -59,6 +59,9 @@ verb_ifinfo(const struct request *rq)
 	reply_int("mtu", info.mtu);
 	reply_hex("flags", info.flags);
 	reply_int("index", info.index);
+	info.groups[sizeof(info.groups) - 1] = '\0';
+	if (info.groups[0] && is_word(info.groups))
+		reply_word("groups", info.groups);
 	return 0;
 }
 

@@ -58,6 +58,10 @@ get_args(const struct request *rq, const struct be_ioctl_desc *d, struct be_ioct
 			return -1;
 		snprintf(a->name, sizeof(a->name), "%s", name);
 		return 0;
+	case BE_IOC_SOCK_TEXT:
+		return 0;
+	case BE_IOC_RAW:
+		return arg_int_opt(rq, "value", INT_MIN, UINT_MAX, 0, &a->value);
 	case BE_IOC_TUNINFO:
 		if (!(d->dir & BE_IOC_IN))
 			return 0;
@@ -104,26 +108,42 @@ put_results(const struct be_ioctl_desc *d, const struct be_ioctl_args *a)
 		reply_int("type", a->type);
 		reply_int("baudrate", a->baudrate);
 		break;
+	case BE_IOC_SOCK_TEXT:
+		reply_text("text", a->text);
+		break;
+	case BE_IOC_RAW:
+		reply_int("value", a->value);
+		break;
 	}
 }
 
 int
 verb_ioctl(const struct request *rq)
 {
+	static struct be_ioctl_desc raw = { "raw", 0, BE_IOC_RAW, BE_IOC_IN | BE_IOC_OUT, 0 };
 	const struct be_ioctl_desc *d;
-	struct be_ioctl_args a;
+	static struct be_ioctl_args a;
 	struct handle *h = NULL;
 	const char *req, *ifname = NULL;
+	long long num;
 	long ret = 0;
 	int err;
 
 	if (arg_word(rq, "req", &req) < 0)
 		return -1;
 	d = find_ioctl(req);
+	if (!d && req[0] >= '0' && req[0] <= '9') {
+		/* a bare number: any device ioctl, for "other ioctls give ENOTTY" */
+		if (parse_int(req, &num) < 0 || num < 0 || num > 0xffffffffLL)
+			return reply_err(rq->id, "EARG", 0, "req: %s is not an ioctl number", req);
+		raw.req = (unsigned long)num;
+		d = &raw;
+	}
 	if (!d)
 		return reply_err(rq->id, "EARG", 0, "req: %s is not in the %s backend's table",
 		    req, be_name());
-	if (d->arg == BE_IOC_SOCK_INT || d->arg == BE_IOC_SOCK_NAME) {
+	if (d->arg == BE_IOC_SOCK_INT || d->arg == BE_IOC_SOCK_NAME ||
+	    d->arg == BE_IOC_SOCK_TEXT) {
 		if (arg_ifname(rq, "ifname", &ifname) < 0)
 			return -1;
 	} else if (arg_handle(rq, &h) < 0) {

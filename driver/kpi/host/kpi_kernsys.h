@@ -55,6 +55,7 @@ int	kpik_devstat(const char *path, unsigned int *uid, unsigned int *gid,
 int	kpik_bpf_open(const char *ifname, int *fdp);
 int	kpik_sync(void);
 void	kpik_fault_drop_wakeups(long n, const char *wmesg);
+void	kpik_fault_preempt_sleep(long us);
 int	kpik_stack_output(const char *ifname, int af, const void *pkt,
 	    kpik_size_t len);
 

@@ -420,6 +420,12 @@ kpi_fault_drop_wakeups(long n, const char *wmesg)
 }
 
 void
+kpi_fault_preempt_sleep(long us)
+{
+	kpik_fault_preempt_sleep(us);
+}
+
+void
 kpi_mbuf_fail(long nth)
 {
 	kpik_mbuf_fail(nth);

@@ -413,6 +413,14 @@ long	kpi_malloc_inuse(const char *malloc_type);	/* e.g. "tun" */
  * message wmesg (any, if NULL): a control for lost-wakeup tests.
  */
 void	kpi_fault_drop_wakeups(long n, const char *wmesg);
+/*
+ * Preempt every tsleep() that is not PINTERLOCKED for us microseconds
+ * before it takes its place on the sleep queue (0: off), as an interrupt
+ * or another CPU may on a real machine: it widens the lost-wakeup window a
+ * sleep without tsleep_interlock() leaves, so a driver that has one loses
+ * wakeups within a few round trips.  Interlocked sleeps are not affected.
+ */
+void	kpi_fault_preempt_sleep(long us);
 void	kpi_mbuf_fail(long nth);	/* fail the nth next M_NOWAIT mbuf
 					   allocation; 0 disables */
 int	kpi_panic_count(void);

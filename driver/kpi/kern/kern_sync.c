@@ -778,12 +778,31 @@ tsleep_remove(struct thread *td)
 	kpi_sched_unlock();
 }
 
+/* fault injection: preempt non-interlocked sleeps (kpi_fault_preempt_sleep) */
+static long kpi_preempt_sleep_ns;
+
+void
+kpik_fault_preempt_sleep(long us)
+{
+	__atomic_store_n(&kpi_preempt_sleep_ns, us > 0 ? us * 1000 : 0,
+	    __ATOMIC_RELAXED);
+}
+
 int
 tsleep(const volatile void *ident, int flags, const char *wmesg, int timo)
 {
 	struct thread *td = curthread;
-	long long deadline = 0;
+	long long deadline = 0, preempt;
 	int error = 0;
+
+	/*
+	 * A sleep without an interlock can be preempted here, between the
+	 * caller dropping its lock and the thread joining the sleep queue:
+	 * a wakeup() in between finds nobody to wake.
+	 */
+	preempt = __atomic_load_n(&kpi_preempt_sleep_ns, __ATOMIC_RELAXED);
+	if (preempt > 0 && (flags & PINTERLOCKED) == 0)
+		hostif_nanosleep(preempt);
 
 	kpi_sched_lock();
 	if (flags & PINTERLOCKED) {

@@ -1,0 +1,40 @@
+"""The tun(4) conformance suite: every row of TUN-SPEC.md as a test, through the agent
+protocol, so the same tests run on `--target kpi` (our driver over driver/kpi) and on
+`--target dragonfly --driver ours|stock`.
+
+    PYTHONPATH=harness python3 -m pytest -q --target kpi harness/tests/conformance
+
+Each test carries @pytest.mark.row("<id>"); the plugin prints the rows x targets summary
+after the run (harness/tunlab/conformance.py). Every file marks its tests
+target("kpi", "dragonfly"): they never run on linux.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from bsd import Kernel
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mutation: builds mutated copies of the driver and "
+                            "runs conformance tests against them (test_mutations.py)")
+
+
+@pytest.fixture
+def k(guest, request: pytest.FixtureRequest) -> Iterator[Kernel]:
+    """The agent's instruments; undoes what the test made when it ends."""
+    kernel = Kernel(guest, driver=request.config.getoption("--driver"))
+    try:
+        yield kernel
+    finally:
+        if not guest.broken and guest.machine.alive():
+            kernel.cleanup()
+
+
+@pytest.fixture
+def dev(k):
+    """An open unit with LOCAL/PEER, up: what most output and input rows need."""
+    return k.open(addr=True)

@@ -1,0 +1,65 @@
+"""TUN-SPEC.md, Readiness (kqueue; poll and select go through it on DragonFly): K1-K4."""
+
+import pytest
+
+from bsd import EVFILT_EXCEPT, TUNMTU, UDP_OVERHEAD, expect_error
+
+pytestmark = pytest.mark.target("kpi", "dragonfly")
+
+
+@pytest.mark.row("K1")
+def test_K1_evfilt_read_is_active_exactly_while_the_queue_is_not_empty(k, dev):
+    kq = k.kq_open()
+    k.kq_add(kq, dev, "read")
+    assert k.kq_poll(kq) == [], "EVFILT_READ active on an empty queue"
+    k.send_ok(size=100 - UDP_OVERHEAD)
+    k.send_ok(size=50 - UDP_OVERHEAD)
+    events = k.kq_poll(kq, wait_ms=1000)
+    assert [e["filter"] for e in events] == ["read"], events
+    assert len(dev.read()) == 100
+    assert [e["filter"] for e in k.kq_poll(kq)] == ["read"], "inactive with a packet queued"
+    assert len(dev.read()) == 50
+    assert k.kq_poll(kq) == [], "still active after the queue emptied"
+    assert k.kq_poll(kq, wait_ms=20) == []
+
+
+@pytest.mark.row("K2")
+def test_K2_evfilt_write_is_always_active_with_the_mtu_as_data(k, dev):
+    kq = k.kq_open()
+    k.kq_add(kq, dev, "write")
+    for _ in range(3):
+        events = k.kq_poll(kq)
+        assert [(e["filter"], e["data"]) for e in events] == [("write", TUNMTU)], events
+    r = dev.ioctl("TUNGIFINFO")
+    dev.ioctl("TUNSIFINFO", mtu=1280, type=r.int("type"), baudrate=r.int("baudrate"))
+    assert [(e["filter"], e["data"]) for e in k.kq_poll(kq)] == [("write", 1280)]
+
+
+@pytest.mark.row("K3")
+def test_K3_other_filters_are_eopnotsupp(k):
+    dev = k.open()
+    kq = k.kq_open()
+    expect_error("EOPNOTSUPP", k.kq_add, kq, dev, EVFILT_EXCEPT)
+
+
+@pytest.mark.row("K4")
+def test_K4_close_with_knotes_registered_no_panic(k):
+    base = k.kstat()
+    dev = k.open(addr=True)
+    kq1, kq2 = k.kq_open(), k.kq_open()
+    k.kq_add(kq1, dev, "read")
+    k.kq_add(kq1, dev, "write")
+    k.kq_add(kq2, dev, "read")
+    k.send_ok()
+    name = dev.ifname
+    dev.close()
+    # the knotes went with the file (or report EOF); none may fire as a live device
+    for kq in (kq1, kq2):
+        live = [e for e in k.kq_poll(kq) if not e["eof"]]
+        assert live == [], f"events of a closed device: {live}"
+    k.agent.request("nop")
+    assert not k.exists(name)
+    k.kq_close(kq1)
+    k.kq_close(kq2)
+    k.assert_no_growth(base, k.kstat(), keys=("knotes", "files", "cdevs", "ifnets", "mbufs"),
+                       what="close with knotes")
