@@ -26,6 +26,10 @@ extern void (*agent_after_reply)(void);
  * msg=<what>[: <what the backend said>]. Returns -1. */
 int fail_errno(const struct request *rq, int err, const char *what);
 
+struct be_ioctl_desc;
+/* The backend's ioctl named `name` (e.g. "FIONREAD"), or NULL. (verb_ioctl.c) */
+const struct be_ioctl_desc *ioctl_find(const char *name);
+
 /* Verb handlers: build the reply (ok with keys, or err) and return 0 or -1. */
 typedef int verb_fn(const struct request *rq);
 

@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "bsd_sys.h"
+#include "threads.h"
 
 #define TUN_AUTOCLONE	"/dev/tun"
 #define MAX_DEV_FDS	1024
@@ -1429,59 +1430,30 @@ be_fault_preempt_sleep(long us)
 	return 0;
 }
 #else
-#define MAX_THREADS	8
-static pthread_mutex_t thr_mtx = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	int used;
-	pthread_t t;
-} thr[MAX_THREADS];
-static _Thread_local long thr_self;	/* 1 + slot, 0 when not entered */
-
+/* Threads of the roundtrip and race verbs (threads.c), interrupted with
+ * BE_INTERRUPT_SIGNAL, whose handler be_init() installed without SA_RESTART. */
 int
 be_thread_enter(void)
 {
-	int err = EAGAIN;
-
-	pthread_mutex_lock(&thr_mtx);
-	for (int i = 0; i < MAX_THREADS; i++) {
-		if (!thr[i].used) {
-			thr[i].used = 1;
-			thr[i].t = pthread_self();
-			thr_self = i + 1;
-			err = 0;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&thr_mtx);
-	return err;
+	return thr_register();
 }
 
 void
 be_thread_leave(void)
 {
-	pthread_mutex_lock(&thr_mtx);
-	if (thr_self > 0)
-		thr[thr_self - 1].used = 0;
-	thr_self = 0;
-	pthread_mutex_unlock(&thr_mtx);
+	thr_unregister();
 }
 
 long
 be_thread_id(void)
 {
-	return thr_self;
+	return thr_self_id();
 }
 
 int
 be_thread_interrupt(long tid)
 {
-	int err = ESRCH;
-
-	pthread_mutex_lock(&thr_mtx);
-	if (tid > 0 && tid <= MAX_THREADS && thr[tid - 1].used)
-		err = pthread_kill(thr[tid - 1].t, BE_INTERRUPT_SIGNAL);
-	pthread_mutex_unlock(&thr_mtx);
-	return err;
+	return thr_signal(tid, BE_INTERRUPT_SIGNAL);
 }
 
 int

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "threads.h"
 
 #define TUN_PATH	"/dev/net/tun"
 #define ETHERTYPE_IP4	0x0800
@@ -890,16 +891,8 @@ be_kstats(struct be_kstat *out, size_t cap, size_t *n)
 	return 0;
 }
 
-/* Threads of the roundtrip and race verbs: interrupted with a caught SIGUSR2 (no
- * SA_RESTART), so a blocked read(2) fails with EINTR. */
-#define MAX_THREADS	8
-static pthread_mutex_t thr_mtx = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	int used;
-	pthread_t t;
-} thr[MAX_THREADS];
-static _Thread_local long thr_self;
-
+/* Threads of the roundtrip and race verbs (threads.c): interrupted with a caught SIGUSR2
+ * (no SA_RESTART), so a blocked read(2) fails with EINTR. */
 static void
 on_interrupt(int sig)
 {
@@ -910,53 +903,31 @@ int
 be_thread_enter(void)
 {
 	struct sigaction sa;
-	int err = EAGAIN;
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_interrupt;
 	if (sigaction(SIGUSR2, &sa, NULL) < 0)
 		return errno;
-	pthread_mutex_lock(&thr_mtx);
-	for (int i = 0; i < MAX_THREADS; i++) {
-		if (!thr[i].used) {
-			thr[i].used = 1;
-			thr[i].t = pthread_self();
-			thr_self = i + 1;
-			err = 0;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&thr_mtx);
-	return err;
+	return thr_register();
 }
 
 void
 be_thread_leave(void)
 {
-	pthread_mutex_lock(&thr_mtx);
-	if (thr_self > 0)
-		thr[thr_self - 1].used = 0;
-	thr_self = 0;
-	pthread_mutex_unlock(&thr_mtx);
+	thr_unregister();
 }
 
 long
 be_thread_id(void)
 {
-	return thr_self;
+	return thr_self_id();
 }
 
 int
 be_thread_interrupt(long tid)
 {
-	int err = ESRCH;
-
-	pthread_mutex_lock(&thr_mtx);
-	if (tid > 0 && tid <= MAX_THREADS && thr[tid - 1].used)
-		err = pthread_kill(thr[tid - 1].t, SIGUSR2);
-	pthread_mutex_unlock(&thr_mtx);
-	return err;
+	return thr_signal(tid, SIGUSR2);
 }
 
 int

@@ -10,8 +10,8 @@
 #include "args.h"
 #include "backend.h"
 
-static const struct be_ioctl_desc *
-find_ioctl(const char *name)
+const struct be_ioctl_desc *
+ioctl_find(const char *name)
 {
 	const struct be_ioctl_desc *t;
 	size_t n;
@@ -131,7 +131,7 @@ verb_ioctl(const struct request *rq)
 
 	if (arg_word(rq, "req", &req) < 0)
 		return -1;
-	d = find_ioctl(req);
+	d = ioctl_find(req);
 	if (!d && req[0] >= '0' && req[0] <= '9') {
 		/* a bare number: any device ioctl, for "other ioctls give ENOTTY" */
 		if (parse_int(req, &num) < 0 || num < 0 || num > 0xffffffffLL)

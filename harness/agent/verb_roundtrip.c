@@ -45,19 +45,6 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static const struct be_ioctl_desc *
-table_ioctl(const char *name)
-{
-	const struct be_ioctl_desc *t;
-	size_t n;
-
-	t = be_ioctl_table(&n);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(t[i].name, name) == 0)
-			return &t[i];
-	return NULL;
-}
-
 /* ---- roundtrip ---- */
 
 struct rt {
@@ -150,7 +137,7 @@ verb_roundtrip(const struct request *rq)
 {
 	static uint8_t tx[sizeof(((struct be_framing *)0)->out_hdr) + RT_SIZE];
 	static struct rt rt;
-	const struct be_ioctl_desc *fionread = table_ioctl("FIONREAD");
+	const struct be_ioctl_desc *fionread = ioctl_find("FIONREAD");
 	struct be_in4 local, peer;
 	struct handle *h;
 	long long count, lost_ms, stall_ms, preempt_us;
@@ -402,10 +389,10 @@ verb_race(const struct request *rq)
 	else
 		return reply_err(rq->id, "EARG", 0, "kind: want create_destroy or up_destroy");
 	r.base = (int)base;
-	r.create = table_ioctl("SIOCIFCREATE2");
-	r.destroy = table_ioctl("SIOCIFDESTROY");
-	r.getfl = table_ioctl("SIOCGIFFLAGS");
-	r.setfl = table_ioctl("SIOCSIFFLAGS");
+	r.create = ioctl_find("SIOCIFCREATE2");
+	r.destroy = ioctl_find("SIOCIFDESTROY");
+	r.getfl = ioctl_find("SIOCGIFFLAGS");
+	r.setfl = ioctl_find("SIOCSIFFLAGS");
 	if (!r.create || !r.destroy || !r.getfl || !r.setfl)
 		return reply_err(rq->id, "EOPNOTSUPP", EOPNOTSUPP,
 		    "race: the %s backend cannot create and destroy interfaces", be_name());

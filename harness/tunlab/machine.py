@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import signal
 import socket
+import subprocess
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -72,6 +73,35 @@ class Machine(ABC):
     @abstractmethod
     def describe_exit(self) -> str:
         """How the VM ended (exit status, the backend's own log tail), for failure messages."""
+
+
+class ProcessMachine(Machine):
+    """A Machine that is one local process (QEMU, or the kpi agent): the process-handling
+    half that those backends share."""
+
+    proc: "subprocess.Popen[bytes] | None" = None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_exit(self, timeout: float) -> bool:
+        if self.proc is None:
+            return True
+        try:
+            self.proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        untrack(self)
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
 
 
 _live: set[Machine] = set()

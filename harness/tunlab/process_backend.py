@@ -12,11 +12,11 @@ import subprocess
 from pathlib import Path
 
 from tunlab.errors import GuestDied, SetupError
-from tunlab.machine import GuestSpec, Machine, register_backend, track, untrack
+from tunlab.machine import GuestSpec, ProcessMachine, register_backend, track
 from tunlab.qemu import _die_with_parent
 
 
-class ProcessMachine(Machine):
+class HostProgram(ProcessMachine):
     def __init__(self, spec: GuestSpec, run_dir: Path, accel: str) -> None:
         if not spec.program:
             raise SetupError(f"guest {spec.name} names no program for the process backend")
@@ -42,28 +42,6 @@ class ProcessMachine(Machine):
             con_child.close()
         track(self)
 
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def wait_exit(self, timeout: float) -> bool:
-        if self.proc is None:
-            return True
-        try:
-            self.proc.wait(timeout=timeout)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        untrack(self)
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
     def describe_exit(self) -> str:
         if self.proc is None:
             return "not started"
@@ -74,4 +52,4 @@ class ProcessMachine(Machine):
         return f"{self.spec.program[0]} ended: {how} (its stderr is the console log)"
 
 
-register_backend("process", ProcessMachine)
+register_backend("process", HostProgram)

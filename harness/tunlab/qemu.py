@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from tunlab.errors import GuestDied, SetupError
-from tunlab.machine import GuestSpec, Machine, register_backend, track, untrack
+from tunlab.machine import GuestSpec, ProcessMachine, register_backend, track
 
 QEMU = "qemu-system-x86_64"
 _KVM_GET_API_VERSION = 0xAE00
@@ -117,7 +117,7 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-class QemuMachine(Machine):
+class QemuMachine(ProcessMachine):
     def __init__(self, spec: GuestSpec, run_dir: Path, accel: str) -> None:
         self.spec = spec
         self.run_dir = run_dir
@@ -173,28 +173,6 @@ class QemuMachine(Machine):
             if time.monotonic() > deadline:
                 raise GuestDied(f"QEMU did not connect its serial ports within {timeout:.0f} s "
                                 f"(see {self.stderr_path})")
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def wait_exit(self, timeout: float) -> bool:
-        if self.proc is None:
-            return True
-        try:
-            self.proc.wait(timeout=timeout)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        untrack(self)
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
 
     def describe_exit(self) -> str:
         status = "not started" if self.proc is None else (
