@@ -27,12 +27,8 @@ bpf, mtu, warmup, samples: [agent reply figures], stats, error}], "ratios": [...
 The statistics and the regression rule are in bench_stats.py; tables, CSV and the plot in
 bench_report.py; the callgrind gate for CI in bench_gate.py.
 
-kpi (NOTE for whoever wires it): the kpi target runs the agent on the host, through the
-"process" machine backend (process_backend.py). Side.start() boots whatever targets.plan()
-returns with Guest.boot, so once targets.plan("kpi") returns a plan (backend "process",
-spec.program = the kpi agent) `--vs kpi` and `--target kpi` need nothing more here; the kpi
-agent must implement be_bpf_* (backend.h) for the bpf cells, and a cell whose MTU it refuses is
-reported as skipped. Until then `--vs kpi` is skipped with the reason targets gives.
+kpi: the agent with our driver over driver/kpi runs on the host through the "process"
+backend (targets.plan); benchmarks use its build without sanitizers.
 """
 
 from __future__ import annotations
@@ -148,11 +144,7 @@ class Side:
         """Plan and boot the target. Raises SetupError with targets' reason when it cannot
         run here."""
         from tunlab.guest import Guest
-        from tunlab.machine import BACKENDS
-        plan = targets.plan(self.name, backend, self.image, progress=True)
-        if plan.backend not in BACKENDS:
-            raise SetupError(f"{self.name}: bench cannot start a {plan.backend!r} target yet "
-                             f"(see the kpi note in harness/tunlab/bench.py)")
+        plan = targets.plan(self.name, backend, self.image, progress=True, sanitizers=False)
         self.guest = Guest.boot(plan.spec, backend=plan.backend, accel=accel, run_dir=log_dir)
         h = self.guest.hello
         image = plan.spec.kernel.parent if plan.spec.kernel else None
