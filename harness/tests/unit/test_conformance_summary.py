@@ -29,12 +29,32 @@ def test_l1():
 '''
 
 
-def _run(pytester, monkeypatch, *args):
+# A row where the stock driver shares one part (stock="same") and differs in another.
+SHARED_PART_TESTS = '''
+import pytest
+
+@pytest.mark.row("O6")
+def test_o6_lost_wakeup():
+    assert False, "lost wakeup"
+
+@pytest.mark.row("O6", stock="same")
+def test_o6_eagain():
+    pass
+'''
+
+
+def _run_raw(pytester, monkeypatch, *args, tests=ROW_TESTS):
+    """Runs `tests` with the plugins; returns the result and where the summary JSON goes."""
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
-    pytester.makepyfile(test_rows=ROW_TESTS)
+    pytester.makepyfile(test_rows=tests)
     out = pytester.path / "summary.json"
     result = pytester.runpytest_subprocess("-p", "tunlab.pytest_plugin", "-p", "tunlab.conformance",
                                            f"--conformance-json={out}", *args)
+    return result, out
+
+
+def _run(pytester, monkeypatch, *args):
+    result, out = _run_raw(pytester, monkeypatch, *args)
     return result, json.loads(out.read_text())
 
 
@@ -69,3 +89,17 @@ def test_merge_puts_columns_side_by_side(tmp_path):
     w1 = next(line for line in table.splitlines() if line.startswith("W1"))
     assert "pass" in w1 and "skip [1]" in w1
     assert "[1] no ISO" in table
+
+
+def test_a_part_the_stock_driver_shares_is_not_an_expected_failure(pytester, monkeypatch):
+    result, out = _run_raw(pytester, monkeypatch, "--target", "dragonfly", "--driver", "stock",
+                           tests=SHARED_PART_TESTS)
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("xfailed") == 1 and outcomes.get("passed") == 1, outcomes
+    assert json.loads(out.read_text())["rows"]["O6"] == "expected failure"
+    assert result.ret == 0
+
+
+def test_collect_only_writes_no_summary(pytester, monkeypatch):
+    result, out = _run_raw(pytester, monkeypatch, "--target", "kpi", "--collect-only")
+    assert result.ret == 0 and not out.exists()
