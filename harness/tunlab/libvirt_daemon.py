@@ -44,6 +44,7 @@ from types import ModuleType
 from typing import Any, ContextManager, Iterator
 
 from tunlab.errors import SetupError
+from tunlab.machine import pid_running
 from tunlab.paths import BUILD
 from tunlab.timeouts import for_accel
 
@@ -201,15 +202,6 @@ def _users_of(base: Path) -> list[int]:
             except OSError:
                 continue
     return found
-
-
-def pid_running(pid: int) -> bool:
-    """Alive and not a zombie (an exited child of an init that does not reap is one)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def kill_users(base: Path, timeout: float = 10.0) -> list[int]:

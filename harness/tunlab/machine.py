@@ -104,6 +104,15 @@ class ProcessMachine(Machine):
         return self.proc.pid if self.proc else None
 
 
+def pid_running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child of an init that does not reap is one)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 _live: set[Machine] = set()
 _live_lock = threading.Lock()
 

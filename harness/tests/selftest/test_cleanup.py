@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tunlab.machine import pid_running
+
 pytestmark = [pytest.mark.target("linux"), pytest.mark.vm]
 
 REPO = Path(__file__).resolve().parents[3]
@@ -29,14 +31,6 @@ def _qemu_children(pid: int) -> list[int]:
         if name.startswith("qemu-system") and int(fields[1]) == pid and fields[0] != "Z":
             found.append(int(d.name))
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
 
 
 def _start_console_session() -> tuple[subprocess.Popen, list[int]]:
@@ -62,7 +56,7 @@ def test_ctrl_c_stops_the_guest():
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     assert b"logs in" in out  # it went through its clean-up path and said where the logs are
-    assert not any(_alive(q) for q in qemus)
+    assert not any(pid_running(q) for q in qemus)
 
 
 def test_killed_harness_takes_qemu_with_it():
@@ -70,16 +64,16 @@ def test_killed_harness_takes_qemu_with_it():
     proc.kill()  # SIGKILL: no handler runs; PR_SET_PDEATHSIG must end QEMU
     proc.wait()
     deadline = time.monotonic() + 10
-    while any(_alive(q) for q in qemus) and time.monotonic() < deadline:
+    while any(pid_running(q) for q in qemus) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(_alive(q) for q in qemus)
+    assert not any(pid_running(q) for q in qemus)
 
 
 def test_sigterm_stops_the_guest():
     proc, qemus = _start_console_session()
     proc.terminate()
     proc.communicate(timeout=30)
-    assert not any(_alive(q) for q in qemus)
+    assert not any(pid_running(q) for q in qemus)
 
 
 def test_console_session_answers_typed_requests():
@@ -90,4 +84,4 @@ def test_console_session_answers_typed_requests():
     assert "err ENOVERB" in text
     assert "ifname=tun0" in text
     assert "guest powered off" in text
-    assert not any(_alive(q) for q in qemus)
+    assert not any(pid_running(q) for q in qemus)

@@ -1,24 +1,14 @@
 """The harness's own failure handling against a real guest: a kernel panic, a silent agent
 and a malformed reply are each reported as such, and no QEMU process is left behind."""
 
-import os
 import time
 
 import pytest
 
 from tunlab.errors import AgentTimeout, GuestCrash, ProtocolError
+from tunlab.machine import pid_running
 
 pytestmark = [pytest.mark.target("linux"), pytest.mark.vm]
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    # A zombie still answers kill(0); make sure it is not one.
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().split(") ")[1][0] == "Z"
 
 
 def test_kernel_panic_is_reported_with_its_text(fresh_guest):
@@ -34,7 +24,7 @@ def test_kernel_panic_is_reported_with_its_text(fresh_guest):
     # With panic=-1 and -no-reboot the VM ends on its own.
     assert fresh_guest.machine.wait_exit(fresh_guest.timeouts.poweroff)
     fresh_guest.stop()
-    assert _gone(pid)
+    assert not pid_running(pid)
 
 
 def test_silent_agent_times_out_with_a_clear_message(fresh_guest):
@@ -44,7 +34,7 @@ def test_silent_agent_times_out_with_a_clear_message(fresh_guest):
     assert "did not answer 'debug'" in str(e.value) and "within 1.0 s" in str(e.value)
     assert str(fresh_guest.run_dir) in str(e.value)  # it says where the logs are
     fresh_guest.stop()
-    assert _gone(pid)
+    assert not pid_running(pid)
 
 
 def test_malformed_reply_is_caught_and_named(fresh_guest):
@@ -53,10 +43,10 @@ def test_malformed_reply_is_caught_and_named(fresh_guest):
         fresh_guest.agent.request("debug", op="garble")
     assert "malformed" in str(e.value)
     fresh_guest.stop()
-    assert _gone(pid)
+    assert not pid_running(pid)
 
 
 def test_clean_poweroff_prints_the_sentinel(fresh_guest):
     pid = fresh_guest.machine.pid
     assert fresh_guest.stop() == "powered off"
-    assert _gone(pid)
+    assert not pid_running(pid)
