@@ -3,6 +3,7 @@ traps and silence into failures that carry the console tail."""
 
 from __future__ import annotations
 
+import codecs
 import collections
 import re
 import socket
@@ -15,7 +16,7 @@ from tunlab.crash_patterns import PROMPTS, TABLES, match_crash
 from tunlab.errors import GuestCrash, GuestDied
 
 POWEROFF_SENTINEL = "TUNLAB-POWEROFF"
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 # After a crash line, how long to keep collecting console output before reporting, so that
 # the report carries the panic's text and backtrace.
 CRASH_GRACE = 1.0
@@ -127,31 +128,17 @@ class ConsoleWatcher:
 
     def wait_for(self, pattern: str | re.Pattern[str], timeout: float,
                  alive: Callable[[], bool] = lambda: True) -> str:
-        """Wait for a console line matching `pattern`; fail on a crash, on the console's end,
-        or when `timeout` seconds pass. Returns the line."""
+        """Wait for console text matching `pattern`; fail on a crash, on the console's end,
+        or when `timeout` seconds pass. Returns the line the match is on."""
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
-        deadline = time.monotonic() + timeout
-        seen = 0
-        while True:
-            with self._cond:
-                rows = list(self._tail)
-                start = max(0, len(rows) - (self.lines_seen - seen))
-                for line in rows[start:]:
-                    if rx.search(line):
-                        return line
-                seen = self.lines_seen
-                ended = self.eof
-            self.check()
-            if ended or not alive():
-                raise GuestDied(f"guest console ended while waiting for /{rx.pattern}/\n"
-                                f"--- console tail ({self.log_path}) ---\n{self.tail()}")
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise GuestDied(f"no console line matching /{rx.pattern}/ within {timeout:.0f} s "
-                                f"(last output {time.monotonic() - self.last_output:.1f} s ago)\n"
-                                f"--- console tail ({self.log_path}) ---\n{self.tail()}")
-            with self._cond:
-                self._cond.wait(timeout=min(left, 0.2))
+        cur = ConsoleCursor(self, alive)
+        try:
+            m = cur.expect(rx, timeout, f"/{rx.pattern}/")
+        finally:
+            cur.close()
+        start = cur.text.rfind("\n", 0, m.start()) + 1
+        end = cur.text.find("\n", m.end())
+        return cur.text[start:end if end >= 0 else len(cur.text)]
 
     def wait_eof(self, timeout: float) -> bool:
         with self._cond:
@@ -169,3 +156,81 @@ class ConsoleWatcher:
                 self._section.close()
                 self._section = None
             self._log.close()
+
+
+class ConsoleCursor:
+    """Reads a console watcher's raw log from an offset and matches text not yet consumed."""
+
+    def __init__(self, watcher: ConsoleWatcher, alive: Callable[[], bool] = lambda: True,
+                 from_start: bool = True) -> None:
+        self.watcher = watcher
+        self.alive = alive
+        self._log = open(watcher.log_path, "rb")
+        if not from_start:
+            self._log.seek(0, 2)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._raw = ""      # decoded text not yet cleaned (may end inside an escape sequence)
+        self.text = ""      # everything read so far, cleaned
+        self.pos = 0        # how much of `text` has been consumed by matches
+        self.last_change = time.monotonic()
+
+    def pull(self) -> bool:
+        """Read what the watcher has logged since the last call; True when there was some."""
+        data = self._log.read()
+        if not data:
+            return False
+        raw = self._raw + self._decoder.decode(data)
+        cut = raw.rfind("\x1b")
+        if cut >= 0 and len(raw) - cut < 8 and not _ANSI.match(raw, cut):
+            raw, self._raw = raw[:cut], raw[cut:]  # keep an unfinished escape for next time
+        else:
+            self._raw = ""
+        self.text += _ANSI.sub("", raw).replace("\r\n", "\n").replace("\r", "\n")
+        self.last_change = time.monotonic()
+        return True
+
+    def last_line(self) -> str:
+        lines = [ln.strip() for ln in self.text[-4096:].split("\n") if ln.strip()]
+        return lines[-1] if lines else ""
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.text.rstrip("\n").split("\n")[-lines:])
+
+    def where(self) -> str:
+        tail = self.tail() if self.text.strip() else "(the guest printed nothing on COM1)"
+        return f"--- console tail ({self.watcher.log_path}) ---\n{tail}"
+
+    def send(self, text: str) -> None:
+        self.watcher.send(text.encode())
+
+    def expect(self, rx: re.Pattern[str], timeout: float, what: str,
+               tick: Callable[[], None] | None = None, silence: float | None = None) -> re.Match[str]:
+        """Wait for `rx` in the unconsumed text; consume up to the match. Fails on a crash, the
+        console's end, the VM's end, `timeout` or `silence` seconds without output."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pull()
+            m = rx.search(self.text, self.pos)
+            if m:
+                self.pos = m.end()
+                return m
+            self.watcher.check()  # raises GuestCrash with the panic text
+            if self.watcher.eof or not self.alive():
+                time.sleep(0.2)
+                if self.pull():
+                    continue
+                self.watcher.check()
+                raise GuestDied(f"the guest console ended while waiting for {what}\n{self.where()}")
+            now = time.monotonic()
+            if now > deadline:
+                raise GuestDied(f"no {what} within {timeout:.0f} s (last output "
+                                f"{now - self.last_change:.0f} s ago)\n{self.where()}")
+            if silence is not None and now - self.last_change > silence:
+                raise GuestDied(f"the console was silent for {silence:.0f} s while waiting for {what}\n"
+                                f"{self.where()}")
+            if tick:
+                tick()
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self._log.close()

@@ -2,8 +2,8 @@
 
 The console watcher (console.py) keeps the log and spots panics; it matches whole lines. The
 loader's prompts (`OK `, the `\\rBooting in N seconds... ` countdown) never end their line, so
-these helpers read the watcher's raw log through a ConsoleCursor, which strips ANSI codes and
-carriage returns and matches anywhere in the text not yet consumed.
+these helpers read the watcher's raw log through a ConsoleCursor (console.py), which strips
+ANSI codes and carriage returns and matches anywhere in the text not yet consumed.
 
 The markers printed by the recipe's scripts (guest-image/dragonfly) are defined here too:
   TUNLAB-PHASE-DONE <phase>                       a build phase finished, power-off follows
@@ -14,17 +14,14 @@ The markers printed by the recipe's scripts (guest-image/dragonfly) are defined 
 
 from __future__ import annotations
 
-import codecs
 import re
 import sys
 import time
 from typing import Callable, TextIO
 
-from tunlab.console import ConsoleWatcher
-from tunlab.errors import GuestDied, TunlabError
+from tunlab.console import ConsoleCursor
+from tunlab.errors import TunlabError
 from tunlab.machine import Machine
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 
 MENU = re.compile(r"Booting in \d+ seconds?\.\.\.|Escape to loader prompt")
 LOADER_PROMPT = re.compile(r"(?:^|\n)OK ")
@@ -43,84 +40,6 @@ class PhaseFailed(TunlabError):
     def __init__(self, message: str, kind: str) -> None:
         super().__init__(message)
         self.kind = kind
-
-
-class ConsoleCursor:
-    """Reads a console watcher's raw log from an offset and matches text not yet consumed."""
-
-    def __init__(self, watcher: ConsoleWatcher, alive: Callable[[], bool] = lambda: True,
-                 from_start: bool = True) -> None:
-        self.watcher = watcher
-        self.alive = alive
-        self._log = open(watcher.log_path, "rb")
-        if not from_start:
-            self._log.seek(0, 2)
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._raw = ""      # decoded text not yet cleaned (may end inside an escape sequence)
-        self.text = ""      # everything read so far, cleaned
-        self.pos = 0        # how much of `text` has been consumed by matches
-        self.last_change = time.monotonic()
-
-    def pull(self) -> bool:
-        """Read what the watcher has logged since the last call; True when there was some."""
-        data = self._log.read()
-        if not data:
-            return False
-        raw = self._raw + self._decoder.decode(data)
-        cut = raw.rfind("\x1b")
-        if cut >= 0 and len(raw) - cut < 8 and not _ANSI.match(raw, cut):
-            raw, self._raw = raw[:cut], raw[cut:]  # keep an unfinished escape for next time
-        else:
-            self._raw = ""
-        self.text += _ANSI.sub("", raw).replace("\r\n", "\n").replace("\r", "\n")
-        self.last_change = time.monotonic()
-        return True
-
-    def last_line(self) -> str:
-        lines = [ln.strip() for ln in self.text[-4096:].split("\n") if ln.strip()]
-        return lines[-1] if lines else ""
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.text.rstrip("\n").split("\n")[-lines:])
-
-    def where(self) -> str:
-        tail = self.tail() if self.text.strip() else "(the guest printed nothing on COM1)"
-        return f"--- console tail ({self.watcher.log_path}) ---\n{tail}"
-
-    def send(self, text: str) -> None:
-        self.watcher.send(text.encode())
-
-    def expect(self, rx: re.Pattern[str], timeout: float, what: str,
-               tick: Callable[[], None] | None = None, silence: float | None = None) -> re.Match[str]:
-        """Wait for `rx` in the unconsumed text; consume up to the match. Fails on a crash, the
-        console's end, the VM's end, `timeout` or `silence` seconds without output."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self.pull()
-            m = rx.search(self.text, self.pos)
-            if m:
-                self.pos = m.end()
-                return m
-            self.watcher.check()  # raises GuestCrash with the panic text
-            if self.watcher.eof or not self.alive():
-                time.sleep(0.2)
-                if self.pull():
-                    continue
-                self.watcher.check()
-                raise GuestDied(f"the guest ended while waiting for {what}\n{self.where()}")
-            now = time.monotonic()
-            if now > deadline:
-                raise GuestDied(f"no {what} within {timeout:.0f} s (last output "
-                                f"{now - self.last_change:.0f} s ago)\n{self.where()}")
-            if silence is not None and now - self.last_change > silence:
-                raise GuestDied(f"the console was silent for {silence:.0f} s while waiting for {what}\n"
-                                f"{self.where()}")
-            if tick:
-                tick()
-            time.sleep(0.1)
-
-    def close(self) -> None:
-        self._log.close()
 
 
 # -- the loader --------------------------------------------------------------------------------
