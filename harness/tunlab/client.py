@@ -46,7 +46,6 @@ class AgentClient:
         self.log_path = log_path
         self._log: TextIO = open(log_path, "a", encoding="utf-8")
         self._section: TextIO | None = None
-        self.noise: list[str] = []
         # Set after a timeout or a protocol error: replies may then be out of step with
         # requests, so the channel is not used again.
         self.failed = ""
@@ -134,7 +133,6 @@ class AgentClient:
                 raise AgentTimeout(f"agent did not answer {verb!r} (id {req_id}) within "
                                    f"{timeout:.1f} s{self.where}")
             if not is_frame(line):
-                self.noise.append(line)
                 self.note("~~ " + line[:200])
                 continue
             self.note("<< " + _shorten(line))
