@@ -167,9 +167,11 @@ class AgentClient:
                 line = self._read_line(deadline, "waiting for a frame")
                 if line is None:
                     return None
-                if is_frame(line):
-                    self.note("<< " + _shorten(line))
-                    return decode_frame(line)
+                if not is_frame(line):
+                    self.note("~~ " + line[:200])
+                    continue
+                self.note("<< " + _shorten(line))
+                return decode_frame(line)
 
     def close(self) -> None:
         for f in (self._section, self._log):
