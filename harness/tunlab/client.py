@@ -1,6 +1,11 @@
 """The control client: requests to the guest agent and their replies over one byte stream
 (COM2 of a VM, or the agent's pipes on the kpi target), with a transcript kept as the
-agent log."""
+agent log.
+
+Bounded against a broken agent: the agent log is capped (boundedlog.py, TUNLAB_AGENT_LOG_MB,
+default 16, a marker where cut), a line is at most MAX_FRAME bytes, noise (lines that are not
+frames) is at most NOISE_MAX bytes while waiting for one reply, and guest text is escaped in
+the log and in every message (safetext.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +14,15 @@ import select
 import threading
 import time
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable
 
-from tunlab.errors import AgentError, AgentTimeout, ProtocolError
+from tunlab import safetext
+from tunlab.boundedlog import AGENT_LOG_ENV, BoundedLog, agent_log_max
+from tunlab.errors import AgentError, AgentTimeout, DiskFull, ProtocolError
 from tunlab.protocol import MAX_FRAME, MAX_ID, Frame, Value, decode_frame, encode_request, is_frame
 
 _LOG_VALUE_MAX = 96  # longer values (packet blobs) are shortened in the transcript
+NOISE_MAX = 1 << 20  # bytes of non-frame lines tolerated while waiting for one reply
 
 
 def _shorten(line: str) -> str:
@@ -44,26 +52,46 @@ class AgentClient:
         self.on_close = on_close  # called when the channel ends; may raise a better error
         self.where = where  # named in timeout messages: which logs to look at
         self.log_path = log_path
-        self._log: TextIO = open(log_path, "a", encoding="utf-8")
-        self._section: TextIO | None = None
+        self.log_max = agent_log_max()
+        self._log: BoundedLog | None = BoundedLog(log_path, self.log_max, AGENT_LOG_ENV)
+        self._section: BoundedLog | None = None
+        self.disk_full: DiskFull | None = None  # set once writing the log failed
+        self._noise = 0  # bytes of noise since the last frame
         # Set after a timeout or a protocol error: replies may then be out of step with
         # requests, so the channel is not used again.
         self.failed = ""
 
     # -- logging --------------------------------------------------------------------------
     def note(self, text: str) -> None:
+        """Append a line to the transcript. A full disk raises DiskFull once; after that the
+        transcript is not written (so clean-up can go on)."""
+        if self.disk_full:
+            return
         stamp = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
-        row = f"{stamp} {text}\n"
+        row = f"{stamp} {safetext.escape(text, newlines=False)}\n".encode("utf-8", "backslashreplace")
         for f in (self._log, self._section):
             if f:
-                f.write(row)
-                f.flush()
+                try:
+                    f.write(row)
+                except DiskFull as e:
+                    self.disk_full = e
+                    raise
 
     def begin_section(self, path: Path | None) -> None:
-        """Also copy the transcript, from now on, to `path` (a per-test agent log)."""
+        """Also copy the transcript, from now on, to `path` (a per-test agent log, capped
+        like the guest's)."""
         if self._section:
             self._section.close()
-        self._section = open(path, "a", encoding="utf-8") if path else None
+        self._section = BoundedLog(path, self.log_max, AGENT_LOG_ENV) if path else None
+
+    def _noise_line(self, line: str, what: str) -> None:
+        """A line that is not a frame: logged (shortened); too much of it is a protocol error."""
+        self._noise += len(line) + 1
+        self.note("~~ " + line[:200])
+        if self._noise > NOISE_MAX:
+            self._noise = 0
+            raise ProtocolError(f"the agent sent over {NOISE_MAX} bytes of lines that are not "
+                                f"frames while {what}{self.where}")
 
     # -- the wire -------------------------------------------------------------------------
     def _send(self, data: bytes, deadline: float) -> None:
@@ -74,7 +102,10 @@ class AgentClient:
                 raise AgentTimeout(f"could not send to the agent within the deadline{self.where}")
             _, w, _ = select.select([], [self._wfd], [], min(left, 0.2))
             if w:
-                view = view[os.write(self._wfd, view):]
+                try:
+                    view = view[os.write(self._wfd, view):]
+                except OSError as e:  # EPIPE, ECONNRESET: the guest end is gone
+                    self._channel_failed(e, "sending")
             else:
                 self.liveness()
 
@@ -87,6 +118,7 @@ class AgentClient:
                 del self._buf[:nl + 1]
                 return line
             if len(self._buf) >= MAX_FRAME:
+                self.note(f"!! a line over {MAX_FRAME} bytes: {bytes(self._buf[:120])!r}...")
                 raise ProtocolError(f"agent sent a line over {MAX_FRAME} bytes while {what}: "
                                     f"{bytes(self._buf[:120])!r}...{self.where}")
             left = deadline - time.monotonic()
@@ -94,13 +126,22 @@ class AgentClient:
                 return None
             r, _, _ = select.select([self._rfd], [], [], min(left, 0.1))
             if r:
-                chunk = os.read(self._rfd, 65536)
+                try:
+                    chunk = os.read(self._rfd, 65536)
+                except OSError as e:
+                    self._channel_failed(e, what)
                 if not chunk:
                     self.on_close()
                     raise ProtocolError(f"the agent's channel closed while {what}{self.where}")
                 self._buf += chunk
             else:
                 self.liveness()
+
+    def _channel_failed(self, e: OSError, what: str) -> None:
+        """The channel broke under us (the VM died): the backend's explanation when it has
+        one (on_close raises it), else a ProtocolError naming the OS error."""
+        self.on_close()
+        raise ProtocolError(f"the agent's channel failed while {what}: {e.strerror or e}{self.where}") from None
 
     def request(self, verb: str, timeout: float | None = None, check: bool = True,
                 **args: Value) -> Frame:
@@ -133,8 +174,9 @@ class AgentClient:
                 raise AgentTimeout(f"agent did not answer {verb!r} (id {req_id}) within "
                                    f"{timeout:.1f} s{self.where}")
             if not is_frame(line):
-                self.note("~~ " + line[:200])
+                self._noise_line(line, what)
                 continue
+            self._noise = 0
             self.note("<< " + _shorten(line))
             try:
                 frame = decode_frame(line)
@@ -144,13 +186,13 @@ class AgentClient:
                 continue
             if frame.id == 0 and frame.word == "err":
                 raise ProtocolError(f"agent rejected the {verb!r} request: {frame.error} "
-                                    f"{frame.text('msg')}{self.where}")
+                                    f"{safetext.one_line(frame.text('msg'))}{self.where}")
             if frame.id != req_id:
                 raise ProtocolError(f"reply id {frame.id} does not match request id {req_id} "
                                     f"({verb}): {line[:200]!r}{self.where}")
             if check and not frame.ok:
                 errno = int(frame.fields["errno"]) if frame.fields.get("errno", "").lstrip("-").isdigit() else None
-                raise AgentError(verb, frame.error, errno, frame.text("msg"))
+                raise AgentError(verb, frame.error, errno, safetext.one_line(frame.text("msg"), 1000))
             return frame
 
     def send_raw(self, data: bytes) -> None:
@@ -168,13 +210,15 @@ class AgentClient:
                 if line is None:
                     return None
                 if not is_frame(line):
-                    self.note("~~ " + line[:200])
+                    self._noise_line(line, "waiting for a frame")
                     continue
+                self._noise = 0
                 self.note("<< " + _shorten(line))
                 return decode_frame(line)
 
     def close(self) -> None:
+        """Close the transcript (idempotent)."""
         for f in (self._section, self._log):
             if f:
                 f.close()
-        self._section = None
+        self._section = self._log = None

@@ -9,7 +9,33 @@ class TunlabError(Exception):
 
 
 class SetupError(TunlabError):
-    """Something the run needs is missing (a package, an image, a file)."""
+    """Something the run needs is missing or failed to build (a package, an image, a file):
+    an error of the run, never a skip."""
+
+
+class TargetUnavailable(SetupError):
+    """The target cannot run on this machine (the DragonFly target without its image,
+    libvirt where namespaces are refused): the one setup problem that skips tests. The
+    message says why and what would make it runnable."""
+
+
+class UsageError(TunlabError):
+    """An option or setting names something that does not exist (an unknown target or
+    backend): the command line is wrong, exit status 2."""
+
+
+class SettingError(SetupError):
+    """A setting (an environment variable, an option's value) is not acceptable; the message
+    is one line naming the setting, the value and what is accepted."""
+
+
+class DiskFull(TunlabError):
+    """A log or build file could not be written because its file system is full (ENOSPC)."""
+
+    def __init__(self, path: object, what: str = "writing") -> None:
+        super().__init__(f"no space left on the device {what} {path}: free some space "
+                         f"(old logs: build/logs, build/test-logs) and run again")
+        self.path = path
 
 
 class GuestCrash(TunlabError):

@@ -34,7 +34,8 @@ class HostProgram(ProcessMachine):
         self.console, con_child = socket.socketpair()
         try:
             self.proc = subprocess.Popen(list(self.spec.program), stdin=ctl_child, stdout=ctl_child,
-                                         stderr=con_child, cwd=self.run_dir, preexec_fn=_die_with_parent)
+                                         stderr=con_child, cwd=self.run_dir, preexec_fn=_die_with_parent,
+                                         start_new_session=True)  # Ctrl-C reaches only the harness
         except OSError as e:
             raise GuestDied(f"could not start {program}: {e}") from None
         finally:

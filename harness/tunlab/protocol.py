@@ -17,6 +17,9 @@ MAX_ID = 2**31 - 1
 
 _KEY = re.compile(r"[a-z0-9_]+\Z")
 _WORD = re.compile(r"[A-Za-z0-9_./:,+-]+\Z")
+# An `err` frame's name: an errno name as the guest spells it (EAGAIN, E2BIG), an unknown
+# number as E<n>, or one of the protocol's own names (EPROTO, EARG, ENOHANDLE, ...).
+_ERR_NAME = re.compile(r"E(?:[A-Z0-9_]{1,31}|-?[0-9]{1,10})\Z")
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - {ord("%")}
 Value = int | str | bytes | bool
 
@@ -115,6 +118,9 @@ def decode_frame(line: str) -> Frame:
     if frame.word == "err":
         if not rest or "=" in rest[0] or not rest[0]:
             raise ProtocolError(f"err frame without an error name: {line[:200]!r}")
+        if not _ERR_NAME.match(rest[0]):
+            raise ProtocolError(f"err frame's name {rest[0][:40]!r} is not an error name "
+                                f"(E and capitals, digits or _): {line[:200]!r}")
         frame.error = rest[0]
         rest = rest[1:]
     elif frame.word not in ("ok", "log"):

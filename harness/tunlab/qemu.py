@@ -3,7 +3,9 @@
 The harness listens on two unix sockets in the run directory and QEMU connects to them as a
 client at start-up (COM1: console, COM2: control), so no byte the guest sends is lost and no
 port is shared. QEMU gets SIGKILL if the harness process dies (PR_SET_PDEATHSIG), and is
-killed by Machine.kill and the exit hooks in machine.py otherwise.
+killed by Machine.kill and the exit hooks in machine.py otherwise. It runs in a session and
+process group of its own (`start_new_session`), so the terminal's Ctrl-C (SIGINT) and Ctrl-\\
+reach only the harness, which then stops the guest itself.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def kvm_usable() -> bool:
     probe = subprocess.Popen([QEMU, "-machine", "pc,accel=kvm", "-cpu", "host", "-nodefaults",
                               "-display", "none", "-S", "-monitor", "none", "-serial", "none"],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                             stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                             start_new_session=True)
     try:
         probe.wait(timeout=1.5)
         return False  # it ended by itself: KVM does not work
@@ -144,7 +147,8 @@ class QemuMachine(ProcessMachine):
         try:
             with open(self.stderr_path, "wb") as err:
                 self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=err,
-                                             stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                                             stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+                                             start_new_session=True)
             track(self)
             # QEMU connects the chardevs in command-line order: console first.
             self.console = self._accept(listeners["console"][0], connect_timeout)
