@@ -3,6 +3,8 @@
  */
 #include "args.h"
 
+#include <sys/types.h>
+#include <sys/socket.h>		/* AF_INET, AF_INET6: DragonFly's <arpa/inet.h> lacks them */
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdlib.h>

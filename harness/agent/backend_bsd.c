@@ -8,13 +8,14 @@
  * driver/if_tun.c inside the agent process (be_name() "kpi").  The few places where the
  * two differ (booting the kpi, interface counters, the bpf listener, power) are marked.
  */
+#include "bsd_sys.h"	/* first: on DragonFly it defines _KERNEL_STRUCTURES (struct mbstat) */
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
-#include "bsd_sys.h"
 #include "threads.h"
 
 #define TUN_AUTOCLONE	"/dev/tun"
@@ -117,9 +118,11 @@ be_panic(void)
 #else
 	int one = 1;
 
+	/* DragonFly has no kdb(4): ddb's debug.panic (sys/ddb/db_sysctl.c, options DDB as in
+	 * X86_64_GENERIC) panics on a write of 1.  FreeBSD's name is debug.kdb.panic. */
 	sync();
-	if (sysctlbyname("debug.kdb.panic", NULL, NULL, &one, sizeof(one)) < 0) {
-		agent_errmsg("sysctl debug.kdb.panic");
+	if (sysctlbyname("debug.panic", NULL, NULL, &one, sizeof(one)) < 0) {
+		agent_errmsg("sysctl debug.panic");
 		return errno;
 	}
 	return EIO;

@@ -7,9 +7,14 @@
  *    of DragonFly's kernel, with the unmodified driver linked in;
  *  - on DragonFly they map onto libc and the system's headers below.
  *
- * Only the names backend_bsd.c uses are mapped.  The DragonFly half has
- * not been compiled here (no DragonFly userland on the build hosts); the
- * guest build is its test.
+ * Only the names backend_bsd.c uses are mapped.  The DragonFly half is
+ * compile-checked on the host against a DragonFly userland include tree
+ * (scripts/check-agent-dfly.sh, with TUNLAB_DFLY_SRC=<DragonFly source
+ * tree>); the guest build is its real test.
+ *
+ * Include this file before any system header: on DragonFly it defines
+ * _KERNEL_STRUCTURES, which must hold for every header of the translation
+ * unit (see below).
  */
 #ifndef TUNLAB_BSD_SYS_H
 #define TUNLAB_BSD_SYS_H
@@ -20,6 +25,20 @@
 #define BSD_SYS_KPI	1
 
 #else	/* DragonFly: libc */
+
+/*
+ * struct mbstat (be_kstats) is visible to userland only with
+ * _KERNEL_STRUCTURES, as in DragonFly's netstat, which defines it before its
+ * first include.  It must come first: netinet/in_var.h reaches sys/mbuf.h
+ * (net/if_var.h -> net/altq/if_altq.h), and sys/types.h and sys/mbuf.h keep
+ * what their first inclusion exposed (include guards).
+ */
+#if (defined(_SYS_TYPES_H_) || defined(_SYS_MBUF_H_)) && !defined(_KERNEL_STRUCTURES)
+#error "bsd_sys.h must be included before any system header"
+#endif
+#ifndef _KERNEL_STRUCTURES
+#define _KERNEL_STRUCTURES
+#endif
 
 #include <sys/param.h>
 #include <sys/types.h>
@@ -44,17 +63,7 @@
 #include <netinet/in_var.h>
 #include <netinet6/in6_var.h>
 #include <ifaddrs.h>
-
-/* struct mbstat (be_kstats): userland sees it with _KERNEL_STRUCTURES, as netstat's does */
-#ifndef _KERNEL_STRUCTURES
-#define _KERNEL_STRUCTURES
-#define TUNLAB_UNDEF_KERNEL_STRUCTURES
-#endif
-#include <sys/mbuf.h>
-#ifdef TUNLAB_UNDEF_KERNEL_STRUCTURES
-#undef _KERNEL_STRUCTURES
-#undef TUNLAB_UNDEF_KERNEL_STRUCTURES
-#endif
+#include <sys/mbuf.h>		/* struct mbstat */
 
 #define BSD_SYS_KPI	0
 
