@@ -1,11 +1,12 @@
 # tunlab's front door. Every target installs what it needs first (scripts/setup-deps.sh,
 # idempotent), so each works on a fresh Debian machine.
 #
-#   make run      build the default (linux) guest, boot it, run a short session, print a report
+#   make run      boot the target's guest (TARGET=linux, the default; kpi; dragonfly) with the
+#                 driver under test (DRIVER=ours, stock or a path), run a short session, report
 #   make test     the whole suite: fast checks, then the linux-target suite in QEMU
 #   make check    the fast tier (no VM): driver tests over driver/kpi (ASan/UBSan, lost
 #                 wakeup, fuzz smoke), harness unit tests, agent protocol tests, kpi target
-#   make image    build the guest image (GUEST=linux, the default)
+#   make image    build what a target's guests boot (GUEST=linux, the default, or dragonfly)
 #   make console  boot a guest and get its console and an agent prompt
 #   make deps     install host packages and fetch the guest's Debian packages
 #   make bench    the throughput matrix on the linux guest (~5 min under TCG): a table, and
@@ -16,6 +17,8 @@ export PYTHONPATH := $(CURDIR)/harness
 PYTEST  := $(PYTHON) -m pytest
 TUNLAB  := $(PYTHON) -m tunlab
 GUEST   ?= linux
+TARGET  ?= linux
+DRIVER  ?= ours
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
@@ -31,7 +34,7 @@ agent: deps
 
 image: deps
 	@[ "$(GUEST)" = dragonfly ] || $(MAKE) -s agent
-	@$(TUNLAB) image --guest $(GUEST)
+	@$(TUNLAB) image --target $(GUEST)
 
 check: deps agent
 	$(MAKE) -s -f driver/Makefile.host test fuzz-smoke
@@ -43,20 +46,20 @@ check: deps agent
 test: check
 	$(PYTEST) -q --target dragonfly harness/tests/conformance $(PYTEST_ARGS)
 	$(PYTEST) -q --target dragonfly --driver stock harness/tests/conformance $(PYTEST_ARGS)
-	$(TUNLAB) conformance-summary build/conformance/kpi.json build/conformance/dragonfly-ours.json \
+	$(TUNLAB) conformance-summary build/conformance/kpi-ours.json build/conformance/dragonfly-ours.json \
 		build/conformance/dragonfly-stock.json
 	$(PYTEST) -q --target linux harness/tests/linux harness/tests/selftest $(PYTEST_ARGS)
 	$(PYTEST) -q --target linux --backend libvirt harness/tests/linux harness/tests/selftest harness/tests/libvirt $(PYTEST_ARGS)
 	$(PYTEST) -q --target linux -m vm harness/tests/bench $(PYTEST_ARGS)
 
 run: image
-	@$(TUNLAB) run
+	@$(TUNLAB) run --target $(TARGET) --driver $(DRIVER)
 
 console: image
-	@$(TUNLAB) console
+	@$(TUNLAB) console --target $(TARGET) --driver $(DRIVER)
 
 bench: image
-	@$(TUNLAB) bench --target linux --reps 5 --ms 1000 $(BENCH_ARGS)
+	@$(TUNLAB) bench --target $(TARGET) --driver $(DRIVER) --reps 5 --ms 1000 $(BENCH_ARGS)
 
 clean:
 	rm -rf build

@@ -1,3 +1,3 @@
-# Loads tunlab's pytest plugins (harness/tunlab/) for every suite in the tree: fixtures and
-# options, and the TUN-SPEC row bookkeeping of the conformance suite.
-pytest_plugins = ["tunlab.pytest_plugin", "tunlab.conformance"]
+# Loads the tunlab pytest plugin (harness/tunlab/pytest_plugin.py) for every suite in the tree:
+# the run-configuration options, fixtures, and the TUN-SPEC row bookkeeping.
+pytest_plugins = ["tunlab.pytest_plugin"]

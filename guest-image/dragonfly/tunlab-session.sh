@@ -122,8 +122,17 @@ load_driver() {
 	say "tun modules: $(kldstat 2>/dev/null | grep -i tun | tr -s ' \t' ' ')"
 }
 
+# driver_id NAME DIR: NAME:<first 12 hex digits of the sha256 of DIR's if_tun.c, if_tun.h and
+# if_tunvar.h>, what the agent's hello reports (the harness checks it; targets/base.py).
+driver_id() {
+	_sum=$( (cd "$2" && for f in if_tun.c if_tun.h if_tunvar.h; do
+		[ -f "$f" ] && cat "$f"; done) | { sha256 2>/dev/null || sha256sum; } | cut -c1-12)
+	echo "$1:$_sum"
+}
+
 mkdir -p "$TUNLAB_STATE"
 driver=stock
+driver_id=
 sources_hash=
 agent=$TUNLAB_AGENT
 if find_session_cd; then
@@ -135,11 +144,14 @@ else
 	say "no session CD: the image's agent and the stock tun module"
 fi
 load_driver "$driver"
+# the stock driver's identity is that of the sources the kernel came from
+[ "$driver" = stock ] && driver_id=$(driver_id stock "$TUNLAB_SYSDIR/net/tun")
+: "${driver_id:=unknown}"
 [ -x "$agent" ] || {
 	echo "no agent at $agent" >"$TUNLAB_STATE/agent-start.log"
 	failed agent-start 1 "$TUNLAB_STATE/agent-start.log"
 }
-echo "TUNLAB-SESSION-READY driver=$driver kernel=$(uname -v 2>/dev/null | sed "s|.*/||; s| ||g") sources=$sources_hash"
-nohup "$agent" --port "$TUNLAB_PORT" --console /dev/console \
+echo "TUNLAB-SESSION-READY driver=$driver driver_id=$driver_id kernel=$(uname -v 2>/dev/null | sed "s|.*/||; s| ||g") sources=$sources_hash"
+nohup "$agent" --port "$TUNLAB_PORT" --console /dev/console --driver-id "$driver_id" \
     >>"$TUNLAB_STATE/agent.log" 2>&1 </dev/null &
 say "agent started on $TUNLAB_PORT (pid $!)"

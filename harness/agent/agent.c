@@ -208,11 +208,16 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tunlab-agent --port DEVICE [--console PATH]\n"
-	    "       tunlab-agent --stdio [--console PATH] [--allow-panic]\n"
+	    "usage: tunlab-agent --port DEVICE [--console PATH] [--driver-id ID]\n"
+	    "                    [--features LIST]\n"
+	    "       tunlab-agent --stdio [--console PATH] [--allow-panic] [--driver-id ID]\n"
+	    "                    [--features LIST]\n"
 	    "Serves the tunlab control protocol v1 (docs/protocol.md) on a serial port\n"
 	    "or on stdin/stdout. --console: where `poweroff` writes TUNLAB-POWEROFF\n"
-	    "(default /dev/console with --port, stderr with --stdio).\n");
+	    "(default /dev/console with --port, stderr with --stdio). --driver-id: the\n"
+	    "tun driver this agent drives, as hello reports it (name:sha; default: the\n"
+	    "one the build named). --features: the driver's features, comma-separated\n"
+	    "(docs/protocol.md; \"none\" for none; default: the build's, else \"all\").\n");
 	exit(2);
 }
 
@@ -231,11 +236,21 @@ main(int argc, char **argv)
 			agent_opts.console = argv[++i];
 		else if (strcmp(argv[i], "--allow-panic") == 0)
 			agent_opts.allow_panic = 1;
+		else if (strcmp(argv[i], "--driver-id") == 0 && i + 1 < argc &&
+		    is_word(argv[i + 1]))
+			agent_opts.driver_id = argv[++i];
+		else if (strcmp(argv[i], "--features") == 0 && i + 1 < argc &&
+		    is_word(argv[i + 1]))
+			agent_opts.features = argv[++i];
 		else
 			usage();
 	}
 	if (!!port == is_stdio)
 		usage();
+	if (!agent_opts.driver_id)
+		agent_opts.driver_id = TUNLAB_DRIVER_ID;
+	if (!agent_opts.features)
+		agent_opts.features = TUNLAB_DRIVER_FEATURES;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (port) {

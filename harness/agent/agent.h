@@ -9,12 +9,34 @@
 
 #define AGENT_VERSION	"1.0.0"
 
+/*
+ * The tun driver this build drives, as hello's driver= reports it: the kpi build names the
+ * driver source it linked (name:sha), the Linux backend the kernel's own tun; a DragonFly
+ * guest's session passes --driver-id for the module it loaded.
+ */
+#ifndef TUNLAB_DRIVER_ID
+#define TUNLAB_DRIVER_ID	"unknown"
+#endif
+
 struct agent_opts {
 	int guest;		/* serving a guest port (--port): poweroff/panic are real */
 	int allow_panic;	/* --allow-panic: debug op=panic also under --stdio */
 	const char *console;	/* where the poweroff sentinel goes; NULL: stderr */
+	const char *driver_id;	/* hello's driver=: --driver-id, else TUNLAB_DRIVER_ID */
+	const char *features;	/* the driver's features: --features, else TUNLAB_DRIVER_FEATURES */
 };
 extern struct agent_opts agent_opts;
+
+/*
+ * The tun features of the driver under test (docs/protocol.md, "Driver features"): a
+ * comma-separated list read from the driver's source when it was built, never probed at
+ * run time.  The kpi build bakes its driver's list in; --features overrides it.  "all"
+ * (the default where nobody said): today's driver, every feature.
+ */
+#ifndef TUNLAB_DRIVER_FEATURES
+#define TUNLAB_DRIVER_FEATURES	"all"
+#endif
+int agent_feature(const char *name);	/* 1: the driver has it */
 
 /* Comma-separated list of the verbs the agent serves (hello's caps=). */
 const char *agent_caps(void);

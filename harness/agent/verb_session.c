@@ -36,8 +36,29 @@ verb_hello(const struct request *rq)
 	reply_word("agent", AGENT_VERSION);
 	reply_word("backend", be_name());
 	reply_word("os", os);
+	reply_word("driver", agent_opts.driver_id);
+	reply_word("features", agent_opts.features);
 	reply_word("caps", agent_caps());
 	reply_int("max_frame", MAX_FRAME);
+	return 0;
+}
+
+int
+agent_feature(const char *name)
+{
+	const char *p = agent_opts.features;
+	size_t n = strlen(name);
+
+	if (p == NULL || strcmp(p, "all") == 0)
+		return 1;
+	while (*p) {
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+		p = strchr(p, ',');
+		if (p == NULL)
+			break;
+		p++;
+	}
 	return 0;
 }
 

@@ -50,8 +50,10 @@ from tunlab import bench_report as report
 from tunlab import targets
 from tunlab.bench_stats import (DEFAULT_THRESHOLD, KINDS, MODES, SIZES, Cell, cell_stats,
                                 compare, matrix, parse_list, ratios)
-from tunlab.errors import AgentError, SetupError, TunlabError
+from tunlab.errors import AgentError, SetupError, TargetUnavailable, TunlabError, UsageError
 from tunlab.paths import BUILD, REPO
+from tunlab.runconfig import RunConfig
+from tunlab.targets.base import driver_label
 
 SCHEMA = "tunlab-bench/1"
 # Addresses of the devices the matrix runs on, per mode (point-to-point, /32).
@@ -132,20 +134,20 @@ def _number(v: str) -> int | float | str:
 class Side:
     """A target taking part in the run: its plan, its booted guest, a device per mode."""
 
-    def __init__(self, name: str, label: str, image: Path | None) -> None:
-        self.name, self.label, self.image = name, label, image
+    def __init__(self, cfg: RunConfig, label: str) -> None:
+        self.cfg, self.name, self.label = cfg, cfg.target, label
         self.guest: Any = None
         self.devices: dict[str, Any] = {}
         self.mtu: dict[str, int] = {}
         self.failed = ""
-        self.info: dict[str, Any] = {"name": name, "label": label}
+        self.info: dict[str, Any] = {"name": cfg.target, "label": label, "driver": cfg.driver}
 
-    def start(self, backend: str, accel: str, log_dir: Path) -> None:
-        """Plan and boot the target. Raises SetupError with targets' reason when it cannot
-        run here."""
+    def start(self, log_dir: Path) -> None:
+        """Plan and boot the target. Raises TargetUnavailable with the target's reason when
+        it cannot run here."""
         from tunlab.guest import Guest
-        plan = targets.plan(self.name, backend, self.image, progress=True, sanitizers=False)
-        self.guest = Guest.boot(plan.spec, backend=plan.backend, accel=accel, run_dir=log_dir)
+        plan = targets.plan(self.cfg.with_(progress=True, sanitizers=False))
+        self.guest = Guest.boot(plan.spec, backend=plan.backend, accel=plan.accel, run_dir=log_dir)
         h = self.guest.hello
         image = plan.spec.kernel.parent if plan.spec.kernel else None
         kernel = h.get("os", "")
@@ -153,6 +155,7 @@ class Side:
             kernel = kernel or json.loads((image / "manifest.json").read_text()).get("kernel_version", "")
         self.info.update({"image": str(image or ""), "kernel": kernel, "agent": h.get("agent", ""),
                           "backend": h.get("backend", ""), "vm_backend": plan.backend,
+                          "driver_id": h.get("driver", ""),
                           "boot_s": round(self.guest.boot_seconds, 2), "logs": str(log_dir)})
 
     def device(self, mode: str, mtu: int) -> Any:
@@ -183,14 +186,16 @@ class Side:
             self.info["ended"] = self.guest.stop()
 
 
-def _labels(specs: list[tuple[str, Path | None]]) -> list[str]:
-    names = [n for n, _ in specs]
+def _labels(cfgs: list[RunConfig]) -> list[str]:
+    names = [c.target for c in cfgs]
     out = []
-    for i, (n, image) in enumerate(specs):
-        if names.count(n) > 1:
-            out.append(f"{n}@{image.name}" if image else f"{n}#{i + 1}")
+    for i, c in enumerate(cfgs):
+        if names.count(c.target) > 1:
+            other = c.image.name if c.image else driver_label(c.driver)
+            same = len({(d.image, d.driver) for d in cfgs if d.target == c.target}) == 1
+            out.append(f"{c.target}#{i + 1}" if same else f"{c.target}@{other}")
         else:
-            out.append(n)
+            out.append(c.target)
     return out
 
 
@@ -284,12 +289,12 @@ def run_matrix(sides: list[Side], cells: list[Cell], reps: int, ms: int, warmup_
     return records
 
 
-def run(target: str, vs: str | None, image: Path | None, vs_image: Path | None, cells: list[Cell],
-        reps: int, ms: int, warmup_ms: int, backend: str, accel: str, out: Path,
-        say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Boot the target(s), run the matrix, and return the results document."""
-    specs = [(target, image)] + ([(vs, vs_image)] if vs else [])
-    labels = _labels(specs)
+def run(cfgs: list[RunConfig], cells: list[Cell], reps: int, ms: int, warmup_ms: int, accel: str,
+        out: Path, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Boot the target(s) (one run configuration each), run the matrix, and return the
+    results document."""
+    labels = _labels(cfgs)
+    backend = cfgs[0].backend
     results: dict[str, Any] = {
         "schema": SCHEMA, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "settings": {"reps": reps, "ms": ms, "warmup_ms": warmup_ms,
@@ -304,15 +309,15 @@ def run(target: str, vs: str | None, image: Path | None, vs_image: Path | None, 
     t0 = time.monotonic()
     sides: list[Side] = []
     try:
-        for (name, img), label in zip(specs, labels):
-            side = Side(name, label, img)
+        for cfg, label in zip(cfgs, labels):
+            side = Side(cfg, label)
             try:
                 say(f"tunlab bench: booting {label} ({accel})")
-                side.start(backend, accel, out / "logs" / label)
+                side.start(out / "logs" / label)
                 sides.append(side)
                 say(f"tunlab bench: {label} ready in {side.info['boot_s']:.1f} s: {side.info['kernel']}, "
                     f"agent {side.info['agent']} backend {side.info['backend']}")
-            except SetupError as e:
+            except TargetUnavailable as e:
                 reason = str(e).splitlines()[0]
                 say(f"tunlab bench: skipping {label}: {reason}")
                 results["skipped"].append({"name": label, "reason": reason})
@@ -381,16 +386,18 @@ def parse_overhead_cells(text: str) -> list[Cell]:
     return cells
 
 
-def run_overhead(target: str, image: Path | None, cells: list[Cell], reps: int, ms: int,
-                 warmup_ms: int, backend: str, accel: str, out: Path,
-                 say: Callable[[str], None] = print) -> dict[str, Any]:
+def run_overhead(cfg: RunConfig, cells: list[Cell], reps: int, ms: int, warmup_ms: int,
+                 accel: str, out: Path, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Per cell: boot a guest whose /init runs the bare loop program first, then run the same
     cell through the agent; returns the overhead document (agent/bare ratio per cell)."""
     from tunlab.guest import Guest
     from tunlab.timeouts import BASE as BASE_TIMEOUTS
-    if target != "linux":
-        raise SetupError(f"--overhead: only the linux image runs the bare loop at boot (not {target})")
-    plan = targets.plan(target, backend, image, progress=True)
+    target = cfg.target
+    if not targets.get(target).boots_bare_loop:
+        raise UsageError(f"--overhead: the {target} target cannot run the bare loop program "
+                         f"at boot (targets with it: "
+                         f"{', '.join(n for n in targets.names() if targets.get(n).boots_bare_loop)})")
+    plan = targets.plan(cfg.with_(progress=True))
     base_boot = plan.spec.boot_timeout or BASE_TIMEOUTS["boot"]
     doc: dict[str, Any] = {"schema": "tunlab-bench-overhead/1", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                            "settings": {"reps": reps, "ms": ms, "warmup_ms": warmup_ms},
@@ -508,13 +515,11 @@ def do_compare(results: dict[str, Any], baseline_path: Path, threshold: float,
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = HELP_EPILOG
-    p.add_argument("--target", default=targets.DEFAULT_TARGET, choices=targets.TARGETS,
-                   help="the target to measure (default: linux)")
-    p.add_argument("--image", type=Path, help="a prebuilt image directory for --target")
-    p.add_argument("--vs", choices=targets.TARGETS,
+    p.add_argument("--vs", metavar="TARGET",
                    help="a second target, measured side by side (ratios per cell); it may be "
-                        "the same target with --vs-image (two driver builds)")
+                        "the same target with --vs-image or --vs-driver (two driver builds)")
     p.add_argument("--vs-image", type=Path, help="the image directory of the --vs side")
+    p.add_argument("--vs-driver", default="ours", help="the driver of the --vs side (default: ours)")
     p.add_argument("--reps", type=int, default=5, help="samples per cell (default 5)")
     p.add_argument("--ms", type=int, default=1000, help="length of one sample in ms (default 1000)")
     p.add_argument("--warmup-ms", type=int, default=300, help="warm-up loop per cell (default 300; 0: none)")
@@ -560,14 +565,16 @@ def main(args: argparse.Namespace) -> int:
             write_outputs(results, args.out, plot=not args.no_plot)
         return do_compare(results, args.compare, args.threshold, args.out) if args.compare else 0
 
+    cfg = RunConfig.from_args(args)
+    cfgs = [cfg] + ([cfg.with_(target=args.vs, image=args.vs_image, driver=args.vs_driver)]
+                    if args.vs else [])
     accel = pick_accel(args.accel)
     out = args.out or default_out()
     out.mkdir(parents=True, exist_ok=True)
     if not args.out:
         _point_latest(out)
     if args.overhead:
-        doc = run_overhead(args.target, args.image, overhead_cells, args.reps, args.ms, args.warmup_ms,
-                           args.backend, accel, out)
+        doc = run_overhead(cfg, overhead_cells, args.reps, args.ms, args.warmup_ms, accel, out)
         text = overhead_table(doc)
         (out / "overhead.json").write_text(json.dumps(doc, indent=1) + "\n")
         (out / "overhead.txt").write_text(text)
@@ -575,8 +582,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"tunlab bench: overhead results in {out}")
         return 0 if all("ratio" in r for r in doc["cells"]) else 1
 
-    results = run(args.target, args.vs, args.image, args.vs_image, cells, args.reps, args.ms,
-                  args.warmup_ms, args.backend, accel, out)
+    results = run(cfgs, cells, args.reps, args.ms, args.warmup_ms, accel, out)
     files = write_outputs(results, out, plot=not args.no_plot)
     print()
     print(report.table(results), end="")

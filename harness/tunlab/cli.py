@@ -13,30 +13,23 @@ from pathlib import Path
 from tunlab import libvirt_daemon
 from tunlab import run as run_mod
 from tunlab import targets
-from tunlab.errors import AgentError, TunlabError
+from tunlab.errors import AgentError, TunlabError, UsageError
 from tunlab.guest import Guest
 from tunlab.protocol import decode_text
-from tunlab.qemu import pick_accel
+from tunlab.runconfig import RunConfig, add_arguments
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="qemu", help="VM backend (default: qemu)")
-    p.add_argument("--accel", default="auto", choices=("auto", "kvm", "tcg"),
-                   help="QEMU accelerator (default: KVM when usable, else TCG)")
+def _config(args: argparse.Namespace) -> RunConfig:
+    return RunConfig.from_args(args, progress=True)
 
 
 def cmd_image(args: argparse.Namespace) -> int:
-    if args.guest == "dragonfly":
-        from tunlab import image_dragonfly
-        return image_dragonfly.cli_build(args.release, args.iso, args.trust_first_use,
-                                         pick_accel(args.accel), args.backend)
-    spec = targets.plan(args.guest, progress=True).spec
-    print(f"kernel  {spec.kernel}\ninitrd  {spec.initrd}\nappend  {spec.append}")
-    return 0
+    cfg = _config(args)
+    return targets.get(cfg.target).build_image(cfg, args)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return run_mod.main(args.backend, args.accel)
+    return run_mod.main(_config(args))
 
 
 HELP = """Type agent requests as `verb key=value ...` (docs/protocol.md), e.g.
@@ -50,10 +43,11 @@ HELP = """Type agent requests as `verb key=value ...` (docs/protocol.md), e.g.
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    accel = pick_accel(args.accel)
-    plan = targets.plan("linux", args.backend, progress=True)
-    print(f"tunlab console: booting the linux guest ({accel}); console lines are shown with '| '")
-    guest = Guest.boot(plan.spec, backend=args.backend, accel=accel,
+    cfg = _config(args)
+    plan = targets.plan(cfg)
+    print(f"tunlab console: booting the {cfg.target} guest ({plan.accel}); console lines are "
+          f"shown with '| '")
+    guest = Guest.boot(plan.spec, backend=plan.backend, accel=plan.accel,
                        echo=lambda line: print(f"| {line}", flush=True))
     try:
         print(f"agent ready after {guest.boot_seconds:.2f} s: "
@@ -105,14 +99,17 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_timing(args: argparse.Namespace) -> int:
     """Boot-to-agent-ready over several boots, and the control round trip."""
     from tunlab.checks import control_round_trip
-    accel = pick_accel(args.accel)
-    plan = targets.plan("linux", args.backend, progress=True)
-    backends = ["qemu", "libvirt"] if args.compare_backends else [args.backend]
+    if args.boots < 1 or args.nops < 0:
+        raise UsageError("--boots must be at least 1 and --nops at least 0")
+    cfg = _config(args)
+    plan = targets.plan(cfg)
+    accel = plan.accel
+    backends = ["qemu", "libvirt"] if args.compare_backends else [plan.backend]
     boots: dict[str, list[float]] = {b: [] for b in backends}
     rt: dict[str, float] = {}
     for i in range(args.boots):
         for b in backends:  # interleaved, so that every backend sees the same load
-            with Guest.boot(plan.spec, backend=b, accel=accel) as g:
+            with Guest.boot(plan.spec, backend=b, accel=accel) as g:  # one plan, each backend
                 boots[b].append(g.boot_seconds)
                 print(f"boot {i + 1}/{args.boots} ({b}): agent ready after {g.boot_seconds:.2f} s", flush=True)
                 if i == args.boots - 1 and args.nops and b == backends[0]:
@@ -141,23 +138,23 @@ def cmd_conformance_summary(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tunlab", description="Test and benchmark tun(4) drivers in QEMU guests.")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("image", help="build (or find cached) a guest image")
-    p.add_argument("--guest", default="linux", choices=("linux", "dragonfly"))
+    p = sub.add_parser("image", help="build (or find cached) what a target's guests boot")
     p.add_argument("--release", help="dragonfly: release (default: releases.json's, env RELEASE)")
     p.add_argument("--iso", help="dragonfly: a local ISO or .iso.bz2 (env ISO)")
     p.add_argument("--trust-first-use", action="store_true",
                    help="dragonfly: accept an ISO with no pinned hash, recording its hashes "
                         "(env TRUST_FIRST_USE=1)")
-    _common(p)
+    add_arguments(p)
     p.set_defaults(fn=cmd_image)
-    p = sub.add_parser("run", help="boot the default guest and print a short session's report")
-    _common(p)
+    p = sub.add_parser("run", help="boot the target's guest with the driver under test and "
+                       "print a short session's report")
+    add_arguments(p)
     p.set_defaults(fn=cmd_run)
     p = sub.add_parser("console", help="boot a guest; show its console and give an agent prompt")
-    _common(p)
+    add_arguments(p)
     p.set_defaults(fn=cmd_console)
     p = sub.add_parser("timing", help="measure boot-to-agent-ready and the control round trip")
-    _common(p)
+    add_arguments(p)
     p.add_argument("--boots", type=int, default=5)
     p.add_argument("--nops", type=int, default=1000)
     p.add_argument("--compare-backends", action="store_true",
@@ -165,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_timing)
     p = sub.add_parser("bench", help="the throughput matrix (write/read/rtt x sizes x modes x bpf), "
                        "files, plots, --vs and --compare")
-    _common(p)
+    add_arguments(p)
     from tunlab import bench as bench_mod
     bench_mod.add_arguments(p)
     p.set_defaults(fn=cmd_bench)
@@ -178,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with libvirt_daemon.for_backend(backend):  # a private libvirt daemon when none runs
             return int(args.fn(args))
+    except UsageError as e:
+        print(f"tunlab {args.cmd}: {e}", file=sys.stderr)
+        return 2
     except TunlabError as e:
         print(f"tunlab {args.cmd}: {e}", file=sys.stderr)
         return 1

@@ -24,23 +24,18 @@ from tunlab.spec_rows import BY_ID, ROWS
 _RANK = ["fail", "unexpected pass", "expected failure", "pass", "skip"]
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    g = parser.getgroup("tunlab")
-    g.addoption("--driver", default="ours", choices=("ours", "stock"),
-                help="dragonfly target: our driver or the stock GENERIC one (default: ours)")
-    g.addoption("--conformance-json", type=Path, default=None,
-                help="where to write the row summary (default: build/conformance/<column>.json)")
-
-
-def pytest_configure(config: pytest.Config) -> None:
+def register(config: pytest.Config) -> None:
+    """Called by the tunlab plugin (pytest_plugin.py), which registers all the options."""
     config.addinivalue_line("markers", "row(id, stock='same'?): the TUN-SPEC.md row this test "
                             "checks (stock='same': a part of it the stock driver shares)")
     config.pluginmanager.register(Conformance(config), "tunlab-conformance")
 
 
 def column(config: pytest.Config) -> str:
-    target = config.getoption("--target")
-    return f"{target}/{config.getoption('--driver')}" if target == "dragonfly" else target
+    from tunlab import targets
+    from tunlab.pytest_plugin import run_config
+    cfg = run_config(config)
+    return targets.get(cfg.target).column(cfg)
 
 
 def _outcome(report: pytest.TestReport) -> str | None:
@@ -88,10 +83,11 @@ class Conformance:
         self.config = config
         self.row_of: dict[str, str] = {}  # test node id -> row id
         self.results: dict[str, list[str]] = {}
+        self.interrupted = False
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         config = self.config
-        stock = config.getoption("--target") == "dragonfly" and config.getoption("--driver") == "stock"
+        stock = config.getoption("driver") == "stock"
         for item in items:
             marker = item.get_closest_marker("row")
             if not marker:
@@ -111,17 +107,29 @@ class Conformance:
             self.results.setdefault(row_id, []).append(outcome)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.row_of or self.config.option.collectonly:
-            return  # (a --collect-only run has no outcomes: keep the last run's JSON)
+        if not self.results:
+            return  # nothing ran (--collect-only, --fixtures, every row deselected)
         col = column(self.config)
         cells = {row.id: cell(self.results.get(row.id, [])) for row in ROWS}
-        path = (self.config.getoption("--conformance-json")
-                or BUILD / "conformance" / f"{col.replace('/', '-')}.json")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"column": col, "rows": cells}, indent=2) + "\n")
         terminalreporter.section("TUN-SPEC conformance")
         terminalreporter.write_line(render({col: cells}))
+        # The default file stands for the whole suite: a partial run (-k, a file, an
+        # interrupted run) writes it only where --conformance-json says.
+        path = self.config.getoption("conformance_json")
+        complete = all(self.results.get(row.id) for row in ROWS) and not self.interrupted
+        if path is None and complete:
+            path = BUILD / "conformance" / f"{col.replace('/', '-')}.json"
+        if path is None:
+            terminalreporter.write_line("(a partial run: no JSON written; --conformance-json "
+                                        "FILE writes it anyway)")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"column": col, "complete": complete, "rows": cells},
+                                   indent=2) + "\n")
         terminalreporter.write_line(f"(JSON: {path})")
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.interrupted = True
 
 
 def merge(files: list[Path]) -> str:

@@ -1,5 +1,17 @@
-"""The console watcher: keeps all of a guest's COM1 output in a log and turns panics, oopses,
-traps and silence into failures that carry the console tail."""
+"""The console watcher: keeps a guest's COM1 output in a log and turns panics, oopses, traps
+and silence into failures that carry the console tail.
+
+Everything is bounded, whatever the guest sends:
+- the log is capped (boundedlog.py: TUNLAB_CONSOLE_LOG_MB, default 32, a marker where cut);
+- a line that never ends is cut every LINE_MAX characters (each piece is matched as a line),
+  so the work per byte is constant: a line-less flood costs what a normal one does;
+- the cleaned text kept for cursors (ConsoleCursor) is the last STREAM_KEEP characters, the
+  line tail the last TAIL_LINES lines;
+- tails quoted in messages are capped and made safe for a terminal (safetext.py).
+
+The reading thread logs a chunk, then updates the tail and the cleaned text under one lock,
+so whatever a wait has matched is in the tail and in the log.
+"""
 
 from __future__ import annotations
 
@@ -10,37 +22,69 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Callable
 
-from tunlab.crash_patterns import PROMPTS, TABLES, match_crash
-from tunlab.errors import GuestCrash, GuestDied
+from tunlab import safetext
+from tunlab.boundedlog import CONSOLE_LOG_ENV, BoundedLog, console_log_max
+from tunlab.crash_patterns import ConsolePatterns, match_crash
+from tunlab.errors import DiskFull, GuestCrash, GuestDied
 
 POWEROFF_SENTINEL = "TUNLAB-POWEROFF"
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+# Terminal escapes stripped from console text (the raw log keeps them): CSI, OSC (ended by
+# BEL or ST), DCS/SOS/PM/APC strings, charset designations, and two-character escapes
+# (ESC c, ESC 7, ESC =, ...). An escape left unfinished is shown escaped by safetext.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]"
+                   r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+                   r"|\x1b[PX^_][^\x1b]*\x1b\\"
+                   r"|\x1b[ -/]+[0-~]"
+                   r"|\x1b[0-?@-OQ-WYZ\\`-~]")
+_ESC_HOLD = 256       # an escape this close to a chunk's end may continue in the next one
+LINE_MAX = 4096       # characters: a longer (or never-ending) line is cut into pieces this long
+TAIL_LINES = 400      # lines kept for tail()
+STREAM_KEEP = 1 << 20 # characters of cleaned text kept for cursors
+CURSOR_KEEP = 1 << 20 # characters a cursor keeps of what it has read
+LOOKBACK = 8192       # a pattern may span this much of text already searched (when polling)
 # After a crash line, how long to keep collecting console output before reporting, so that
 # the report carries the panic's text and backtrace.
 CRASH_GRACE = 1.0
 
 
+def _hold_back(text: str) -> tuple[str, str]:
+    """Split off an escape sequence (or a CR) that the next chunk may finish."""
+    cut = text.rfind("\x1b", max(0, len(text) - _ESC_HOLD))
+    if cut >= 0 and not _ANSI.match(text, cut):
+        return text[:cut], text[cut:]
+    if text.endswith("\r"):
+        return text[:-1], "\r"
+    return text, ""
+
+
 class ConsoleWatcher:
     """Reads a guest console from a connected stream socket in a thread of its own."""
 
-    def __init__(self, sock: socket.socket, log_path: Path, os_name: str,
-                 echo: Callable[[str], None] | None = None) -> None:
+    def __init__(self, sock: socket.socket, log_path: Path, patterns: ConsolePatterns,
+                 echo: Callable[[str], None] | None = None, log_max: int | None = None) -> None:
         self.log_path = log_path
+        self.log_max = console_log_max() if log_max is None else log_max
         self._sock = sock
-        self._log: BinaryIO = open(log_path, "ab")
-        self._section: BinaryIO | None = None
-        self._table = TABLES[os_name]
-        self._prompts = PROMPTS.get(os_name, [])
+        self._log: BoundedLog | None = BoundedLog(log_path, self.log_max, CONSOLE_LOG_ENV)
+        self._section: BoundedLog | None = None
+        self._table = patterns.crashes
+        self._prompts = patterns.prompts
         self._echo = echo
-        self._tail: collections.deque[str] = collections.deque(maxlen=400)
+        self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._partial = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._held = ""          # decoded text whose end may be an unfinished escape
+        self._stream = ""        # cleaned text (CR and CRLF as newlines) for cursors ...
+        self._stream_start = 0   # ... and the absolute offset of its first character
         self._cond = threading.Condition()
         self.crash: tuple[str, str, float] | None = None  # kind, title, when
+        self.disk_full: DiskFull | None = None  # writing a log failed: the disk is full
         self.powered_off = False
         self.eof = False
         self.lines_seen = 0
+        self.bytes_seen = 0
         self.last_output = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"console:{log_path.name}", daemon=True)
         self._thread.start()
@@ -56,50 +100,101 @@ class ConsoleWatcher:
                 break
             self._feed(chunk)
         with self._cond:
+            self._text(self._held + self._decoder.decode(b"", final=True))
+            self._held = ""
             if self._partial:
                 self._line(self._partial)
                 self._partial = ""
             self.eof = True
             self._cond.notify_all()
 
+    def _write_logs(self, chunk: bytes) -> None:
+        for log in (self._log, self._section):
+            if log is None or self.disk_full:
+                continue
+            try:
+                log.write(chunk)
+            except DiskFull as e:
+                self.disk_full = e  # reported by check(); the watching goes on
+            except (OSError, ValueError):
+                pass  # a section closed under us: the next chunk goes to the new one
+
     def _feed(self, chunk: bytes) -> None:
-        self._log.write(chunk)
-        self._log.flush()
         with self._cond:
-            if self._section:
-                self._section.write(chunk)
-                self._section.flush()
+            self._write_logs(chunk)
+            self.bytes_seen += len(chunk)
             self.last_output = time.monotonic()
-            text = self._partial + _ANSI.sub("", chunk.decode("utf-8", "replace")).replace("\r", "")
-            *lines, self._partial = text.split("\n")
-            for line in lines:
-                self._line(line)
+            text, self._held = _hold_back(self._held + self._decoder.decode(chunk))
+            self._text(text)
             hit = match_crash(self._prompts, self._partial) if self._prompts else None
             if hit and not self.crash:
                 self.crash = (hit[0], hit[1], time.monotonic())
             self._cond.notify_all()
 
+    def _text(self, text: str) -> None:
+        """Take decoded console text (lock held): the cursors' stream, then lines."""
+        clean = _ANSI.sub("", text)
+        if not clean:
+            return
+        self._stream += clean.replace("\r\n", "\n").replace("\r", "\n")
+        if len(self._stream) > 2 * STREAM_KEEP:
+            drop = len(self._stream) - STREAM_KEEP
+            self._stream = self._stream[drop:]
+            self._stream_start += drop
+        *lines, last = clean.replace("\r", "").split("\n")
+        if lines:
+            self._line(self._partial + lines[0])
+            for line in lines[1:]:
+                self._line(line)
+            self._partial = last
+        else:
+            self._partial += last
+        while len(self._partial) > LINE_MAX:
+            piece, self._partial = self._partial[:LINE_MAX], self._partial[LINE_MAX:]
+            self._one_line(piece)
+
     def _line(self, line: str) -> None:
+        for start in range(0, max(len(line), 1), LINE_MAX):
+            self._one_line(line[start:start + LINE_MAX])
+
+    def _one_line(self, line: str) -> None:
         self._tail.append(line)
         self.lines_seen += 1
         if self._echo:
-            self._echo(line)
+            self._echo(safetext.escape(line))
         if POWEROFF_SENTINEL in line:
             self.powered_off = True
         if not self.crash:
             hit = match_crash(self._table, line)
             if hit:
-                self.crash = (hit[0], hit[1], time.monotonic())
+                self.crash = (hit[0], safetext.one_line(hit[1]), time.monotonic())
+
+    # -- for cursors ----------------------------------------------------------------------
+    def read_stream(self, offset: int) -> tuple[str, int, int]:
+        """Cleaned console text from absolute `offset` on: (text, the offset after it, how
+        many characters from `offset` were no longer kept)."""
+        with self._cond:
+            gap = max(0, self._stream_start - offset)
+            start = max(offset, self._stream_start)
+            text = self._stream[start - self._stream_start:]
+            return text, start + len(text), gap
+
+    @property
+    def stream_end(self) -> int:
+        with self._cond:
+            return self._stream_start + len(self._stream)
 
     # -- for the harness ------------------------------------------------------------------
     def tail(self, lines: int = 40) -> str:
+        """The last `lines` console lines, capped and safe to print."""
         with self._cond:
             rows = list(self._tail)[-lines:]
             if self._partial:
                 rows.append(self._partial)
-        return "\n".join(rows)
+        return safetext.quote("\n".join(rows))
 
     def lines(self) -> list[str]:
+        """The last TAIL_LINES lines as the guest sent them (not made safe: match, don't print)."""
         with self._cond:
             return list(self._tail)
 
@@ -108,15 +203,19 @@ class ConsoleWatcher:
         self._sock.sendall(data)
 
     def begin_section(self, path: Path | None) -> None:
-        """Also copy the console, from now on, to `path` (a per-test log); None stops."""
+        """Also copy the console, from now on, to `path` (a per-test log, capped like the
+        guest's); None stops."""
+        log = BoundedLog(path, self.log_max, CONSOLE_LOG_ENV) if path else None
         with self._cond:
             if self._section:
                 self._section.close()
-            self._section = open(path, "ab") if path else None
+            self._section = log
 
     def check(self) -> None:
         """Raise GuestCrash once a crash has been seen (after a short grace that lets the
-        panic text arrive)."""
+        panic text arrive); DiskFull once a log could not be written."""
+        if self.disk_full:
+            raise self.disk_full
         if not self.crash:
             return
         kind, title, when = self.crash
@@ -129,11 +228,12 @@ class ConsoleWatcher:
     def wait_for(self, pattern: str | re.Pattern[str], timeout: float,
                  alive: Callable[[], bool] = lambda: True) -> str:
         """Wait for console text matching `pattern`; fail on a crash, on the console's end,
-        or when `timeout` seconds pass. Returns the line the match is on."""
+        or when `timeout` seconds pass. Returns the line the match is on (the line is then
+        in tail() and in the log)."""
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
         cur = ConsoleCursor(self, alive)
         try:
-            m = cur.expect(rx, timeout, f"/{rx.pattern}/")
+            m = cur.expect(rx, timeout, f"/{safetext.one_line(rx.pattern)}/")
         finally:
             cur.close()
         start = cur.text.rfind("\n", 0, m.start()) + 1
@@ -145,56 +245,61 @@ class ConsoleWatcher:
             return self._cond.wait_for(lambda: self.eof, timeout=timeout)
 
     def close(self) -> None:
+        """Stop reading and close the logs (idempotent; a dead socket is fine)."""
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         self._thread.join(timeout=2)
-        self._sock.close()
+        try:
+            self._sock.close()
+        except OSError:
+            pass
         with self._cond:
-            if self._section:
-                self._section.close()
-                self._section = None
-            self._log.close()
+            for log in (self._section, self._log):
+                if log:
+                    log.close()
+            self._section = self._log = None
 
 
 class ConsoleCursor:
-    """Reads a console watcher's raw log from an offset and matches text not yet consumed."""
+    """Reads a console watcher's cleaned text (ANSI codes stripped, CR and CRLF as newlines)
+    from where it starts and matches text not yet consumed. It keeps the last CURSOR_KEEP
+    characters it has read (`text`; `pos` indexes into it)."""
 
     def __init__(self, watcher: ConsoleWatcher, alive: Callable[[], bool] = lambda: True,
                  from_start: bool = True) -> None:
         self.watcher = watcher
         self.alive = alive
-        self._log = open(watcher.log_path, "rb")
-        if not from_start:
-            self._log.seek(0, 2)
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._raw = ""      # decoded text not yet cleaned (may end inside an escape sequence)
-        self.text = ""      # everything read so far, cleaned
+        self._offset = 0 if from_start else watcher.stream_end  # in the watcher's stream
+        self._trimmed = 0   # characters dropped from the front of `text`
+        self.text = ""      # what has been read (its last CURSOR_KEEP characters)
         self.pos = 0        # how much of `text` has been consumed by matches
         self.last_change = time.monotonic()
 
     def pull(self) -> bool:
-        """Read what the watcher has logged since the last call; True when there was some."""
-        data = self._log.read()
-        if not data:
+        """Read what the watcher has taken since the last call; True when there was some."""
+        new, self._offset, gap = self.watcher.read_stream(self._offset)
+        if gap:
+            new = f"\n[tunlab: {gap} characters of console output were not kept]\n" + new
+        if not new:
             return False
-        raw = self._raw + self._decoder.decode(data)
-        cut = raw.rfind("\x1b")
-        if cut >= 0 and len(raw) - cut < 8 and not _ANSI.match(raw, cut):
-            raw, self._raw = raw[:cut], raw[cut:]  # keep an unfinished escape for next time
-        else:
-            self._raw = ""
-        self.text += _ANSI.sub("", raw).replace("\r\n", "\n").replace("\r", "\n")
+        self.text += new
+        if len(self.text) > 2 * CURSOR_KEEP:
+            drop = len(self.text) - CURSOR_KEEP
+            self.text = self.text[drop:]
+            self.pos = max(0, self.pos - drop)
+            self._trimmed += drop
         self.last_change = time.monotonic()
         return True
 
     def last_line(self) -> str:
+        """The last non-empty line read, safe to print on one line."""
         lines = [ln.strip() for ln in self.text[-4096:].split("\n") if ln.strip()]
-        return lines[-1] if lines else ""
+        return safetext.one_line(lines[-1]) if lines else ""
 
     def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.text.rstrip("\n").split("\n")[-lines:])
+        return safetext.quote("\n".join(self.text[-safetext.TAIL_MAX * 2:].rstrip("\n").split("\n")[-lines:]))
 
     def where(self) -> str:
         tail = self.tail() if self.text.strip() else "(the guest printed nothing on COM1)"
@@ -206,14 +311,19 @@ class ConsoleCursor:
     def expect(self, rx: re.Pattern[str], timeout: float, what: str,
                tick: Callable[[], None] | None = None, silence: float | None = None) -> re.Match[str]:
         """Wait for `rx` in the unconsumed text; consume up to the match. Fails on a crash, the
-        console's end, the VM's end, `timeout` or `silence` seconds without output."""
+        console's end, the VM's end, `timeout` or `silence` seconds without output. Text
+        already searched is searched again only LOOKBACK characters back, so polling a
+        flood stays linear."""
         deadline = time.monotonic() + timeout
+        scanned = self._trimmed + self.pos  # searched up to here (absolute, in this cursor's text)
         while True:
             self.pull()
-            m = rx.search(self.text, self.pos)
+            start = max(self.pos, scanned - self._trimmed - LOOKBACK)
+            m = rx.search(self.text, start)
             if m:
                 self.pos = m.end()
                 return m
+            scanned = self._trimmed + len(self.text)
             self.watcher.check()  # raises GuestCrash with the panic text
             if self.watcher.eof or not self.alive():
                 time.sleep(0.2)
@@ -233,4 +343,4 @@ class ConsoleCursor:
             time.sleep(0.1)
 
     def close(self) -> None:
-        self._log.close()
+        """Nothing to release (kept for callers that close their cursor)."""

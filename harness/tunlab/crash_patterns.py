@@ -1,4 +1,5 @@
-"""Console patterns that mean a guest kernel crashed, one table per guest OS.
+"""Console patterns that mean a guest kernel crashed, one set per guest OS; each target
+(targets/) names the set its guests use.
 
 Kept as data, apart from the code that watches the console (console.py). Each entry is
 (kind, regex); the first group of the regex, if any, becomes the crash title.
@@ -7,8 +8,18 @@ Kept as data, apart from the code that watches the console (console.py). Each en
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 CrashTable = list[tuple[str, re.Pattern[str]]]
+
+
+@dataclass(frozen=True)
+class ConsolePatterns:
+    """What the console watcher looks for: crash lines, and prompts that end without a
+    newline (matched against the unfinished last line)."""
+
+    crashes: tuple[tuple[str, re.Pattern[str]], ...]
+    prompts: tuple[tuple[str, re.Pattern[str]], ...] = ()
 
 
 def _table(rows: list[tuple[str, str]]) -> CrashTable:
@@ -33,8 +44,7 @@ DRAGONFLY = _table([
     ("debugger", r"^((?:Stopped|Breakpoint|Watchpoint) at\s+\S+)"),
 ])
 
-# Prompts that end without a newline: matched against the unfinished last line.
-PROMPTS = {"dragonfly": _table([("debugger", r"^(db>) $")]), "linux": [], "kpi": []}
+DDB_PROMPT = _table([("debugger", r"^(db>) $")])
 
 # The kpi target: our driver over driver/kpi in a host process. Its kernel half panics the
 # DragonFly way; sanitizers report on the same stderr.
@@ -44,10 +54,12 @@ KPI = DRAGONFLY + _table([
     ("ubsan", r"(\S+:\d+:\d+: runtime error: .*)"),
 ])
 
-TABLES = {"linux": LINUX, "dragonfly": DRAGONFLY, "kpi": KPI}
+LINUX_CONSOLE = ConsolePatterns(tuple(LINUX))
+DRAGONFLY_CONSOLE = ConsolePatterns(tuple(DRAGONFLY), tuple(DDB_PROMPT))
+KPI_CONSOLE = ConsolePatterns(tuple(KPI))
 
 
-def match_crash(table: CrashTable, line: str) -> tuple[str, str] | None:
+def match_crash(table: CrashTable | tuple[tuple[str, re.Pattern[str]], ...], line: str) -> tuple[str, str] | None:
     """(kind, title) when the console line shows a crash, else None."""
     for kind, rx in table:
         m = rx.search(line)

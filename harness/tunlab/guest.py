@@ -20,7 +20,8 @@ from tunlab import process_backend, qemu  # noqa: F401  (register the "process" 
 from tunlab import libvirt_backend  # noqa: F401  (registers "libvirt"; imports python3-libvirt only when used)
 from tunlab.client import AgentClient
 from tunlab.console import ConsoleWatcher
-from tunlab.errors import GuestDied, TunlabError
+from tunlab import targets
+from tunlab.errors import GuestDied, SetupError, TunlabError
 from tunlab.machine import GuestSpec, Machine, create_machine
 from tunlab.paths import LOGS
 from tunlab.pcap import PcapWriter
@@ -57,7 +58,7 @@ class Guest:
     def boot(cls, spec: GuestSpec, backend: str = "qemu", accel: str = "tcg",
              run_dir: Path | None = None, echo: Callable[[str], None] | None = None) -> "Guest":
         """Launch the VM and wait until the agent answers `hello`."""
-        run_dir = run_dir or new_run_dir(spec.os)
+        run_dir = run_dir or new_run_dir(spec.target)
         guest = cls(create_machine(backend, spec, run_dir, accel), for_accel(accel))
         try:
             guest._start(echo)
@@ -69,7 +70,8 @@ class Guest:
     def _start(self, echo: Callable[[str], None] | None) -> None:
         t0 = time.monotonic()
         self.machine.start(self.timeouts.connect)
-        self.watcher = ConsoleWatcher(self.machine.console, self.run_dir / "console.log", self.spec.os, echo)
+        self.watcher = ConsoleWatcher(self.machine.console, self.run_dir / "console.log",
+                                      targets.get(self.spec.target).console, echo)
         ctl = self.machine.control.fileno()
         self.client = AgentClient(ctl, ctl, self.run_dir / "agent.log", self.timeouts.request,
                                   self.check_alive, where=f"\n(logs: {self.run_dir})",
@@ -87,6 +89,7 @@ class Guest:
                             f"{self.watcher.tail()}")
         reply = self.client.request("hello")
         self.hello = dict(reply.fields)
+        self._check_driver()
         self.boot_seconds = time.monotonic() - t0
         self.client.note(f"agent ready {self.boot_seconds:.2f} s after launch: {reply.line}")
 
@@ -115,13 +118,22 @@ class Guest:
             self.broken = self.broken or str(e).splitlines()[0]
             raise
 
+    def _check_driver(self) -> None:
+        """The agent says which tun driver it drives; it must be the one the run asked for
+        (spec.driver: "name:sha", or "name:" when any hash will do)."""
+        want, got = self.spec.driver, self.hello.get("driver", "")
+        if not want or got == want or (want.endswith(":") and got.startswith(want)):
+            return
+        self.broken = "wrong driver"
+        raise SetupError(f"the guest runs driver {got or '(not reported)'}, but this run asked "
+                         f"for {want}: the guest was built from other sources than the run "
+                         f"configuration names (logs: {self.run_dir})")
+
     def _explain(self) -> str:
-        """What the guest's own set-up said went wrong (DragonFly: the in-guest build or
-        kldload output between its sentinel lines), or ""."""
-        if self.spec.os != "dragonfly" or self.watcher is None:
+        """What the guest's own set-up said went wrong (the target's explain_death), or ""."""
+        if self.watcher is None:
             return ""
-        from tunlab.dragonfly_console import explain_session_failure
-        why = explain_session_failure("\n".join(self.watcher.lines()))
+        why = targets.get(self.spec.target).explain_death("\n".join(self.watcher.lines()))
         return f"{why}\n" if why else ""
 
     def _control_closed(self) -> None:
@@ -169,30 +181,56 @@ class Guest:
     # -- the end --------------------------------------------------------------------------
     def stop(self) -> str:
         """Power the guest off cleanly if it is healthy, else kill it. Returns how it ended.
-        Idempotent."""
+        Idempotent. Tolerates a dead guest, a dead channel and a full disk: the VM is always
+        killed and every log closed, even when a step fails or Ctrl-C comes (which then goes
+        on up, after the clean-up)."""
         if self.ended:
             return self.ended
         how = "killed"
-        if self.machine.alive() and not self.broken and self.client is not None:
-            try:
-                self.client.request("poweroff", timeout=self.timeouts.request)
-                if self.machine.wait_exit(self.timeouts.poweroff):
-                    if self.watcher:
-                        self.watcher.wait_eof(2.0)
-                    how = "powered off" if self.watcher and self.watcher.powered_off else "exited"
-            except TunlabError as e:
-                how = f"killed after a failed poweroff ({str(e).splitlines()[0]})"
-        self.machine.kill()
-        if self.pcap:
-            self.pcap.close()
-            self.pcap = None
-        if self.watcher:
-            self.watcher.close()
-        if self.client:
-            self.client.note(f"guest {how}")
-            self.client.close()
+        try:
+            if self._alive_quietly() and not self.broken and self.client is not None:
+                how = self._poweroff()
+        finally:
+            self._release(how)
+        return self.ended
+
+    def _alive_quietly(self) -> bool:
+        try:
+            return self.machine.alive()
+        except Exception:  # a backend that cannot tell (a dead libvirt daemon): kill it
+            return False
+
+    def _poweroff(self) -> str:
+        """Ask the agent to power off and wait for the VM to end; how it ended."""
+        assert self.client is not None
+        try:
+            self.client.request("poweroff", timeout=self.timeouts.request)
+            if self.machine.wait_exit(self.timeouts.poweroff):
+                if self.watcher:
+                    self.watcher.wait_eof(2.0)
+                return "powered off" if self.watcher and self.watcher.powered_off else "exited"
+            return "killed"
+        except (TunlabError, OSError) as e:
+            return f"killed after a failed poweroff ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+
+    def _release(self, how: str) -> None:
+        """Kill the VM and close the pcap, the console and the transcript; each step runs
+        even when an earlier one fails."""
         self.ended = how
-        return how
+        steps: list[Callable[[], object]] = [self.machine.kill]
+        if self.pcap:
+            steps.append(self.pcap.close)
+        if self.watcher:
+            steps.append(self.watcher.close)
+        if self.client:
+            client = self.client
+            steps += [lambda: client.note(f"guest {how}"), client.close]
+        for step in steps:
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - clean-up goes on; the VM is already killed
+                pass
+        self.pcap = None
 
     def __enter__(self) -> "Guest":
         return self

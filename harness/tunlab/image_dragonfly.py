@@ -40,6 +40,7 @@ from typing import Callable
 
 from tunlab import qemu  # noqa: F401  (registers the "qemu" backend)
 from tunlab.console import ConsoleWatcher
+from tunlab.crash_patterns import DRAGONFLY_CONSOLE
 from tunlab.dragonfly_console import (ConsoleCursor, PhaseFailed, ProgressLine,
                                       boot_live_cd_on_serial_console, wait_for_clean_power_off,
                                       wait_for_phase_done)
@@ -232,7 +233,7 @@ def phase_spec(phase: Phase, disk: Path, phase_iso: Path, dfly_iso: Path, accel:
         drives += [Drive(dfly_iso, **cd), Drive(phase_iso, **cd), Drive(dfly_iso, **cd)]
     else:
         drives += [Drive(phase_iso, **cd)]
-    return GuestSpec(os="dragonfly", name=f"tunlab-dfly-{phase.name}", drives=tuple(drives),
+    return GuestSpec(target="dragonfly", name=f"tunlab-dfly-{phase.name}", drives=tuple(drives),
                      memory_mb=hw.memory_mb, cpus=hw.cpus, machine=hw.machine,
                      extra_args=cpu_args(accel, hw), boot_timeout=SESSION_BOOT_TIMEOUT)
 
@@ -251,7 +252,7 @@ def run_phase(phase: Phase, spec: GuestSpec, run_dir: Path, accel: str, backend:
     cur: ConsoleCursor | None = None
     try:
         machine.start(CONNECT_S * max(1.0, k / TCG_FACTOR))
-        watcher = ConsoleWatcher(machine.console, run_dir / "console.log", "dragonfly")
+        watcher = ConsoleWatcher(machine.console, run_dir / "console.log", DRAGONFLY_CONSOLE)
         cur = ConsoleCursor(watcher, machine.alive)
         c = cur
 
@@ -404,18 +405,26 @@ def unavailable_reason(release: str | None = None) -> str:
 
 
 # -- sessions ----------------------------------------------------------------------------------
-def build_session_iso(out_dir: Path, driver: str = "ours") -> Path:
-    """A CD with the current agent and driver sources and tunlab-session.conf (read by the
-    image's tunlab-session.sh at boot)."""
+def build_session_iso(out_dir: Path, driver_src: Path | None, driver_id: str) -> Path:
+    """A CD with the current agent sources, the driver under test and tunlab-session.conf
+    (read by the image's tunlab-session.sh at boot). `driver_src`: the directory of the
+    if_tun.c to build and load (built with driver/Makefile), or None for the kernel's stock
+    module. `driver_id`: what the agent's hello reports as driver= (tunlab-session.sh passes
+    it on; for stock it appends the hash of /usr/src's sources itself)."""
     stage = out_dir / "session-iso"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
     _copy_sources(AGENT_DIR, stage / "agent")
-    if DRIVER_DIR.exists():
-        _copy_sources(DRIVER_DIR, stage / "driver", skip=("kpi", "tests"))
-    (stage / "driver").mkdir(exist_ok=True)
+    (stage / "driver").mkdir()
+    if driver_src is not None:
+        shutil.copy2(DRIVER_DIR / "Makefile", stage / "driver" / "Makefile")
+        for name in ("if_tun.c", "if_tun.h", "if_tunvar.h"):
+            if (driver_src / name).exists():
+                shutil.copy2(driver_src / name, stage / "driver" / name)
     sources = _sha((tree_hash(stage / "agent") + tree_hash(stage / "driver")).encode())[:16]
-    (stage / "tunlab-session.conf").write_text(f"driver={driver}\nsources_hash={sources}\n")
+    load = "ours" if driver_src is not None else "stock"
+    (stage / "tunlab-session.conf").write_text(
+        f"driver={load}\ndriver_id={driver_id}\nsources_hash={sources}\n")
     iso = make_iso(stage, out_dir / "session.iso", "TUNLAB_SESSION")
     shutil.rmtree(stage, ignore_errors=True)
     return iso
@@ -426,19 +435,21 @@ def build_session_iso(out_dir: Path, driver: str = "ours") -> Path:
 SESSION_BOOT_TIMEOUT = 900.0
 
 
-def session_spec(image_dir: Path, run_root: Path, accel: str, driver: str = "ours") -> GuestSpec:
+def session_spec(image_dir: Path, run_root: Path, accel: str, driver_src: Path | None,
+                 driver_id: str) -> GuestSpec:
     """A guest for one test session: a fresh qcow2 overlay of the image (the image itself is
-    never written) and the session CD."""
+    never written) and the session CD with the driver under test (build_session_iso); the
+    CPU arguments follow `accel`."""
     meta = load_manifest(image_dir)
     hw = Hardware(**meta["hardware"])
     run_root.mkdir(parents=True, exist_ok=True)
     overlay = run_root / "disk.qcow2"
     overlay.unlink(missing_ok=True)
     qemu_img_create(overlay, (image_dir / meta["disk"]).resolve(), hw.disk_size)
-    iso = build_session_iso(run_root, driver)
+    iso = build_session_iso(run_root, driver_src, driver_id)
     drives = (Drive(overlay, fmt="qcow2", interface=hw.interface),
               Drive(iso, media="cdrom", readonly=True, interface=hw.interface))
-    return GuestSpec(os="dragonfly", name=f"tunlab-dfly-{meta['release']}", drives=drives,
+    return GuestSpec(target="dragonfly", name=f"tunlab-dfly-{meta['release']}", drives=drives,
                      memory_mb=hw.session_memory_mb, cpus=hw.cpus, machine=hw.machine,
                      extra_args=cpu_args(accel, hw), boot_timeout=SESSION_BOOT_TIMEOUT)
 

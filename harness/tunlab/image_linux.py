@@ -4,6 +4,12 @@ busybox-static and the agent, packed as an uncompressed initramfs.
 The kernel is booted as the uncompressed vmlinux (PVH entry) rather than vmlinuz: under TCG
 that saves the ~3 s the guest spends decompressing itself. Outputs are cached under
 build/images/linux/<hash of every input>/ and rebuilt only when an input changes.
+
+The cache verifies what it serves: manifest.json records each file's size and SHA-256, and
+a file that is missing, truncated or changed makes build() say so and rebuild the image (a
+given --image directory that fails the check is an error). A build is made in a .tmp-<pid>-*
+directory and renamed into place; one interrupted (Ctrl-C, an error) removes it, and one
+killed outright is removed by the next build once its pid is gone.
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ import json
 import lzma
 import os
 import re
+import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from tunlab.cpio import CpioWriter
+from tunlab.boundedlog import raise_if_disk_full
 from tunlab.errors import SetupError
-from tunlab.machine import GuestSpec
+from tunlab.machine import GuestSpec, pid_running
 from tunlab.paths import AGENT_DIR, BUILD, GUEST_IMAGE_DIR
 
 RECIPE = GUEST_IMAGE_DIR / "linux"
@@ -79,6 +88,68 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+IMAGE_FILES = ("vmlinux", "initramfs.cpio")  # what the manifest vouches for
+_TMP = re.compile(r"^\.tmp-(\d+)-")
+
+
+def _sha_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_records(directory: Path) -> dict[str, dict[str, int | str]]:
+    """Size and SHA-256 of each image file, as the manifest records them."""
+    return {name: {"size": (directory / name).stat().st_size, "sha256": _sha_file(directory / name)}
+            for name in IMAGE_FILES}
+
+
+def verify(directory: Path) -> str:
+    """Why the image in `directory` cannot be used as it is ("" when every file matches its
+    manifest record)."""
+    try:
+        records = json.loads((directory / "manifest.json").read_text()).get("files")
+    except (OSError, ValueError, AttributeError) as e:
+        return f"manifest.json unreadable: {e}"
+    if not isinstance(records, dict) or set(records) != set(IMAGE_FILES):
+        return "manifest.json records no file sizes and hashes (an older build)"
+    for name, want in records.items():
+        path = directory / name
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return f"{name} is missing"
+        if size != want.get("size"):
+            return f"{name} is {size} bytes, the manifest says {want.get('size')}"
+        if _sha_file(path) != want.get("sha256"):
+            return f"{name} does not match its SHA-256 in the manifest"
+    return ""
+
+
+def sweep_tmp(parent: Path) -> list[Path]:
+    """Remove build directories (.tmp-<pid>-*) that no running build owns."""
+    swept = []
+    for d in parent.glob(".tmp-*"):
+        m = _TMP.match(d.name)
+        if m and int(m.group(1)) != os.getpid() and pid_running(int(m.group(1))):
+            continue  # a build going on in another process
+        shutil.rmtree(d, ignore_errors=True)
+        swept.append(d)
+    return swept
+
+
+def _discard(directory: Path) -> None:
+    """Remove a damaged image directory (moved aside first, so no reader sees half of it)."""
+    aside = directory.parent / f".tmp-{os.getpid()}-stale-{directory.name}"
+    try:
+        os.rename(directory, aside)
+    except OSError:
+        aside = directory
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def build(progress: bool = False) -> GuestSpec:
     """Build (or find in the cache) the Linux guest and return how to boot it."""
     version, vmlinuz, tun = find_kernel()
@@ -98,11 +169,33 @@ def build(progress: bool = False) -> GuestSpec:
     key = _sha(json.dumps(inputs, sort_keys=True).encode())[:16]
     out = BUILD / "images" / "linux" / key
     manifest = out / "manifest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_tmp(out.parent)
+    if manifest.exists():
+        why = verify(out)
+        if why:
+            print(f"tunlab: the cached Linux guest image {out} is damaged ({why}): rebuilding it",
+                  file=sys.stderr, flush=True)
+            _discard(out)
     if not manifest.exists():
         if progress:
             print(f"tunlab: building the Linux guest image (kernel {version}) in {out}", flush=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".tmp-"))
+        try:
+            _build_into(out, version, vmlinuz, tun, init, agent, inputs)
+        except OSError as e:
+            raise_if_disk_full(e, out.parent, "building the image in")
+            raise
+    elif progress:
+        print(f"tunlab: Linux guest image is up to date ({out})", flush=True)
+    return from_dir(out, check=False)
+
+
+def _build_into(out: Path, version: str, vmlinuz: Path, tun: Path, init: bytes, agent: Path,
+                inputs: dict[str, str]) -> None:
+    """Build the image in a temporary directory and rename it to `out`; nothing is left
+    behind when the build fails or is interrupted."""
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".tmp-{os.getpid()}-"))
+    try:
         (tmp / "vmlinux").write_bytes(extract_vmlinux(vmlinuz.read_bytes()))
         tun_ko = tun.read_bytes()
         if tun.suffix == ".xz":
@@ -121,22 +214,30 @@ def build(progress: bool = False) -> GuestSpec:
             cpio.file("sbin/tunlab-bench-bare", BARE.read_bytes(), 0o755)
             cpio.finish()
         (tmp / "manifest.json").write_text(json.dumps(
-            {"kernel_version": version, "append": APPEND, "inputs": inputs}, indent=2) + "\n")
-        if out.exists():  # a concurrent build got there first
-            subprocess.run(["rm", "-rf", str(tmp)], check=False)
-        else:
+            {"kernel_version": version, "append": APPEND, "inputs": inputs,
+             "files": file_records(tmp)}, indent=2) + "\n")
+        try:
             os.rename(tmp, out)
-    elif progress:
-        print(f"tunlab: Linux guest image is up to date ({out})", flush=True)
-    return from_dir(out)
+        except OSError:
+            if not (out / "manifest.json").exists():
+                raise
+            # a concurrent build got there first: ours is removed below
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
-def from_dir(directory: Path) -> GuestSpec:
-    """A prebuilt Linux guest image directory (vmlinux, initramfs.cpio, manifest.json)."""
+def from_dir(directory: Path, check: bool = True) -> GuestSpec:
+    """A prebuilt Linux guest image directory (vmlinux, initramfs.cpio, manifest.json); with
+    `check`, its files must match the manifest's sizes and hashes."""
     manifest = directory / "manifest.json"
     if not manifest.exists():
         raise SetupError(f"{directory} is not a tunlab Linux image (no manifest.json); "
                          f"build one with `make image`")
+    why = verify(directory) if check else ""
+    if why:
+        raise SetupError(f"the Linux guest image {directory} is damaged ({why}); "
+                         f"rebuild it with `make image`")
     meta = json.loads(manifest.read_text())
-    return GuestSpec(os="linux", name=f"tunlab-linux-{directory.name}", kernel=directory / "vmlinux",
+    return GuestSpec(target="linux", name=f"tunlab-linux-{directory.name}", kernel=directory / "vmlinux",
                      initrd=directory / "initramfs.cpio", append=meta["append"])

@@ -9,10 +9,12 @@ SIGTERM/SIGHUP handlers stop whatever is still running.
 from __future__ import annotations
 
 import atexit
+import os
 import signal
 import socket
 import subprocess
 import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,7 @@ class Drive:
 class GuestSpec:
     """Everything needed to boot one guest, independent of the VM backend."""
 
-    os: str  # "linux" or "dragonfly": picks the console crash patterns
+    target: str  # the target (targets/) whose guest this is: its console patterns, its logs
     name: str
     kernel: Path | None = None
     initrd: Path | None = None
@@ -44,6 +46,7 @@ class GuestSpec:
     extra_args: tuple[str, ...] = field(default=())
     program: tuple[str, ...] = ()  # process backend: the command that is the "guest"
     boot_timeout: float | None = None  # launch -> agent ready under TCG; None: timeouts' "boot"
+    driver: str = ""  # what hello's driver= must say ("name:sha"; "name:" any sha; "": unchecked)
 
 
 class Machine(ABC):
@@ -94,9 +97,23 @@ class ProcessMachine(Machine):
             return False
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        """SIGKILL the process and its process group (the backends start it in a group of
+        its own, so helpers it started go too); tolerates a process already gone."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            try:
+                if os.getpgid(proc.pid) == proc.pid:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # unkillable (stuck in the kernel): leave it
+                pass
+        if proc is not None and proc.poll() is not None:
+            kill_orphans(proc.pid)
         untrack(self)
 
     @property
@@ -111,6 +128,40 @@ def pid_running(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Running processes in process group `pgid`."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def kill_orphans(pgid: int, timeout: float = 5.0) -> list[int]:
+    """SIGKILL what is left of the process group a backend started (its leader, pid `pgid`,
+    has ended and been reaped), and wait until it is gone. While the group has members its
+    number cannot name another process's group; if a process `pgid` exists again, the number
+    was reused and nothing is killed."""
+    members = _group_members(pgid)
+    if not members or pgid in members:
+        return []
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return []
+    deadline = time.monotonic() + timeout
+    while any(pid_running(p) for p in members) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return members
 
 
 _live: set[Machine] = set()

@@ -1,11 +1,16 @@
 """The tunlab pytest plugin: pick a target, get a booted guest and an open tun device, and
 keep per test a console log, an agent log and a pcap that failures point to.
 
-Options: --target, --image, --backend, --accel, --tunlab-logs. Marker:
-@pytest.mark.target("linux", ...) runs a test only on those targets.
+Options (the run configuration, runconfig.OPTIONS): --target, --driver, --backend, --accel,
+--image, --smp, --memory; also --tunlab-logs and --conformance-json. Markers:
+@pytest.mark.target("linux", ...) runs a test only on those targets;
+@pytest.mark.tun_api("bsd") only on targets whose tun speaks that API (targets/). Tests for
+another target are deselected, not skipped.
 
-One guest serves many tests; a guest that crashed, hung or broke the protocol is thrown away
-and the next test gets a fresh one.
+On a target whose guest is a host process (kpi) every test gets a fresh one. A VM guest
+serves many tests; one that crashed, hung, broke the protocol or whose test failed is
+thrown away and the next test gets a fresh one. Only a target that cannot run on this
+machine skips its tests; any other set-up failure is an error.
 """
 
 from __future__ import annotations
@@ -18,15 +23,16 @@ from typing import Iterator
 
 import pytest
 
-from tunlab import libvirt_daemon, targets
-from tunlab.errors import SetupError, TunlabError
+from tunlab import conformance, libvirt_daemon, targets
+from tunlab.errors import SetupError, TargetUnavailable, TunlabError, UsageError
 from tunlab.guest import Guest
 from tunlab.paths import BUILD
-from tunlab.qemu import pick_accel
+from tunlab.runconfig import RunConfig, add_pytest_options
 from tunlab.tundev import TunDevice
 
 LOGS_KEY = pytest.StashKey[Path]()
 GUEST_EXC_KEY = pytest.StashKey[bool]()
+CONFIG_KEY = pytest.StashKey[RunConfig]()
 
 # The addresses of the `tun` fixture: local end in the guest, and its point-to-point peer.
 LOCAL = "10.77.0.1"
@@ -35,62 +41,86 @@ PEER = "10.77.0.2"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("tunlab")
-    g.addoption("--target", default=os.environ.get("TUNLAB_TARGET", targets.DEFAULT_TARGET),
-                choices=targets.TARGETS, help="where the driver under test runs (default: linux)")
-    g.addoption("--image", type=Path, default=None,
-                help="a prebuilt guest image directory (default: build it, cached)")
-    g.addoption("--backend", default="qemu", help="VM backend (default: qemu)")
-    g.addoption("--accel", default="auto", choices=("auto", "kvm", "tcg"),
-                help="QEMU accelerator (default: auto = KVM when /dev/kvm is usable, else TCG)")
+    add_pytest_options(g)
     g.addoption("--tunlab-logs", type=Path, default=None,
-                help="where per-test logs go (default: build/test-logs/<date-time>)")
+                help="where per-test logs go (default: build/test-logs/<date-time>-<pid>)")
+    g.addoption("--conformance-json", type=Path, default=None,
+                help="where to write the conformance row summary "
+                     "(default: build/conformance/<column>.json)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "target(*names): run only on these tunlab targets")
+    config.addinivalue_line("markers", "tun_api(*apis): run only on targets whose tun speaks "
+                            "one of these APIs (bsd, linux)")
     config.addinivalue_line("markers", "vm: the test boots guests of its own")
+    try:
+        config.stash[CONFIG_KEY] = RunConfig.from_values(config.getoption)
+    except UsageError as e:
+        raise pytest.UsageError(str(e)) from None
+    conformance.register(config)
+
+
+def run_config(config: pytest.Config) -> RunConfig:
+    """The run configuration built from this pytest run's options."""
+    return config.stash[CONFIG_KEY]
 
 
 class GuestPool:
-    """Hands out a healthy guest, booting a new one when there is none or the last broke."""
+    """Hands out a healthy guest, booting a new one when there is none, the last broke, or
+    the target's guests are cheap enough to give every test its own."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.target: str = config.getoption("--target")
-        self.backend: str = config.getoption("--backend")
-        self.accel = pick_accel(config.getoption("--accel"))
+        self.cfg = run_config(config)
+        self.target = targets.get(self.cfg.target)
         self.current: Guest | None = None
         self.boots: list[float] = []
         self._plan: targets.TargetPlan | None = None
         self._skip = ""
+        self._error: SetupError | None = None
+
+    @property
+    def accel(self) -> str:
+        return self.plan().accel
+
+    @property
+    def fresh_per_test(self) -> bool:
+        return not self.target.uses_vm
 
     def skip_all(self, reason: str) -> None:
-        """Every test that needs a guest from this pool is skipped with `reason`."""
+        """Every test that needs a guest from this pool is skipped with `reason` (the
+        target cannot run on this machine)."""
         self._skip = reason
 
     def plan(self) -> targets.TargetPlan:
         if self._skip:
             pytest.skip(self._skip)
+        if self._error is not None:
+            raise self._error  # the same set-up error for every test, without rebuilding
         if self._plan is None:
             try:
-                self._plan = targets.plan(self.target, self.backend, self.config.getoption("--image"))
-            except SetupError as e:
+                self._plan = targets.plan(self.cfg)
+            except TargetUnavailable as e:
                 self._skip = str(e)
                 pytest.skip(self._skip)
+            except SetupError as e:
+                self._error = e
+                raise
         return self._plan
 
-    def boot(self) -> Guest:
+    def boot(self, run_dir: Path | None = None) -> Guest:
         p = self.plan()
-        guest = Guest.boot(p.spec, backend=p.backend, accel=self.accel)
+        guest = Guest.boot(p.spec, backend=p.backend, accel=p.accel, run_dir=run_dir)
         self.boots.append(guest.boot_seconds)
         return guest
 
-    def get(self) -> Guest:
+    def get(self, test_logs: Path) -> Guest:
         if self.current is not None and (self.current.broken or not self.current.machine.alive()):
-            self.current.stop()
-            self.current = None
+            self.discard()
         if self.current is None:
-            self.current = self.boot()
+            # A guest of the test's own keeps its whole-guest logs beside the test's.
+            self.current = self.boot(test_logs / "guest" if self.fresh_per_test else None)
         return self.current
 
     def discard(self) -> None:
@@ -103,11 +133,11 @@ class GuestPool:
 def guest_pool(request: pytest.FixtureRequest) -> Iterator[GuestPool]:
     pool = GuestPool(request.config)
     # --backend libvirt: use the running libvirt daemon, or a private one for this session.
-    daemon = libvirt_daemon.for_backend(pool.backend)
+    daemon = libvirt_daemon.for_backend(pool.cfg.backend if pool.target.uses_vm else "")
     try:
         daemon.__enter__()
-    except SetupError as e:
-        pool.skip_all(f"--backend {pool.backend}: {e}")
+    except TargetUnavailable as e:
+        pool.skip_all(f"--backend {pool.cfg.backend}: {e}")
         yield pool
         return
     try:
@@ -126,7 +156,7 @@ def test_logs(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def guest(guest_pool: GuestPool, test_logs: Path, request: pytest.FixtureRequest) -> Iterator[Guest]:
     """A booted guest whose agent answers, shared between tests while it stays healthy."""
-    g = guest_pool.get()
+    g = guest_pool.get(test_logs)
     g.begin_section(test_logs)
     g.agent.note(f"=== test {request.node.nodeid}")
     opened_before = set(g.devices)
@@ -140,7 +170,8 @@ def guest(guest_pool: GuestPool, test_logs: Path, request: pytest.FixtureRequest
         except TunlabError as e:
             g.broken = f"cleanup after {request.node.nodeid} failed: {e}"
         g.begin_section(None)
-        if g.broken or request.node.stash.get(GUEST_EXC_KEY, False):
+        if (g.broken or guest_pool.fresh_per_test
+                or request.node.stash.get(GUEST_EXC_KEY, False)):
             guest_pool.discard()
 
 
@@ -148,8 +179,7 @@ def guest(guest_pool: GuestPool, test_logs: Path, request: pytest.FixtureRequest
 def fresh_guest(guest_pool: GuestPool, test_logs: Path) -> Iterator[Guest]:
     """A guest of this test's own, booted for it and always stopped after it (for tests
     that break their guest on purpose)."""
-    p = guest_pool.plan()
-    g = Guest.boot(p.spec, backend=p.backend, accel=guest_pool.accel, run_dir=test_logs / "guest")
+    g = guest_pool.boot(run_dir=test_logs / "guest")
     try:
         yield g
     finally:
@@ -165,18 +195,26 @@ def tun(guest: Guest) -> Iterator[TunDevice]:
 
 # -- targets, logs and failure reports -------------------------------------------------------
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    target = config.getoption("--target")
+    """Deselect the tests that are for other targets or another tun API."""
+    cfg = run_config(config)
+    target = targets.get(cfg.target)
+    keep, drop = [], []
     for item in items:
-        marker = item.get_closest_marker("target")
-        if marker and target not in marker.args:
-            item.add_marker(pytest.mark.skip(
-                reason=f"for target(s) {', '.join(marker.args)}; this run is --target {target}"))
+        on = item.get_closest_marker("target")
+        api = item.get_closest_marker("tun_api")
+        if (on and cfg.target not in on.args) or (api and target.tun_api not in api.args):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _logs_root(config: pytest.Config) -> Path:
     root = config.getoption("--tunlab-logs")
     if root is None:
-        root = BUILD / "test-logs" / time.strftime("%Y%m%d-%H%M%S")
+        root = BUILD / "test-logs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         config.option.tunlab_logs = root
     return root
 

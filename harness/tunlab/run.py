@@ -1,5 +1,6 @@
-"""`tunlab run`: boot the default guest, run a short session (ioctl checks, packet injection,
-a throughput sample) and print a readable report."""
+"""`tunlab run`: boot the target's guest with the driver under test, run a short session
+(the device's identity ioctl, packet injection, counters, a throughput sample) and print a
+readable report."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Callable
 from tunlab import checks, targets
 from tunlab.errors import TunlabError
 from tunlab.guest import Guest
-from tunlab.qemu import pick_accel
+from tunlab.runconfig import RunConfig
+from tunlab.tundev import TunDevice
 
 LOCAL, PEER = "10.78.0.1", "10.78.0.2"
 
@@ -35,15 +37,32 @@ def _check(rows: list[Row], name: str, fn: Callable[[], str]) -> None:
     print(f"{chr(27) + '[K' if tty else ''}  {'PASS' if r.ok else 'FAIL'}  {r.name:<34} {r.detail}")
 
 
-def session(guest: Guest, rows: list[Row]) -> None:
-    dev = guest.open_tun(addr=f"{LOCAL}/32", peer=PEER, nonblock=True)
+def linux_identity(dev: TunDevice) -> str:
+    reply = dev.ioctl("TUNGETIFF")
+    name, flags = reply.text("name"), reply.int("flags")
+    checks.expect(name == dev.ifname, f"TUNGETIFF name {name!r}, expected {dev.ifname!r}")
+    checks.expect(flags & 0x0003 == 0x0001, f"TUNGETIFF flags {flags:#x}: not IFF_TUN")
+    return f"{name} flags={flags:#06x} (IFF_TUN)"
 
-    def tungetiff() -> str:
-        reply = dev.ioctl("TUNGETIFF")
-        name, flags = reply.text("name"), reply.int("flags")
-        checks.expect(name == dev.ifname, f"TUNGETIFF name {name!r}, expected {dev.ifname!r}")
-        checks.expect(flags & 0x0003 == 0x0001, f"TUNGETIFF flags {flags:#x}: not IFF_TUN")
-        return f"{name} flags={flags:#06x} (IFF_TUN)"
+
+def bsd_identity(dev: TunDevice) -> str:
+    reply = dev.ioctl("TUNGIFINFO")
+    mtu, kind = reply.int("mtu"), reply.int("type")
+    checks.expect(mtu == 1500 and kind == 0x17,
+                  f"TUNGIFINFO mtu {mtu} type {kind:#x}, expected 1500 and IFT_PPP (0x17)")
+    return f"{dev.ifname} mtu={mtu} type=IFT_PPP"
+
+
+# The ioctl that says what a new device is, per tun API (Target.tun_api).
+IDENTITY: dict[str, tuple[str, Callable[[TunDevice], str]]] = {
+    "linux": ("TUNGETIFF", linux_identity),
+    "bsd": ("TUNGIFINFO", bsd_identity),
+}
+
+
+def session(guest: Guest, rows: list[Row], tun_api: str) -> None:
+    dev = guest.open_tun(addr=f"{LOCAL}/32", peer=PEER, nonblock=True)
+    ident_name, ident = IDENTITY[tun_api]
 
     def mtu() -> str:
         dev.configure(mtu=1400)
@@ -70,7 +89,7 @@ def session(guest: Guest, rows: list[Row]) -> None:
                     f"({r.int('packets')} pkts, {r.int('errors')} errors)")
         return run
 
-    _check(rows, f"TUNGETIFF on {dev.ifname}", tungetiff)
+    _check(rows, f"{ident_name} on {dev.ifname}", lambda: ident(dev))
     _check(rows, "non-blocking read, empty queue", lambda: checks.nonblocking_read_is_eagain(dev))
     _check(rows, "MTU change seen by the stack", mtu)
     _check(rows, "inject ICMP echo, read reply", lambda: checks.icmp_echo_roundtrip(dev, LOCAL, PEER))
@@ -81,18 +100,18 @@ def session(guest: Guest, rows: list[Row]) -> None:
     dev.close()
 
 
-def main(backend: str = "qemu", accel: str = "auto") -> int:
-    accel = pick_accel(accel)
-    print(f"tunlab run: target linux, backend {backend}, accelerator {accel}")
-    plan = targets.plan("linux", backend, progress=True)
+def main(cfg: RunConfig) -> int:
+    plan = targets.plan(cfg)
+    print(f"tunlab run: target {cfg.target}, driver {plan.spec.driver or cfg.driver}, "
+          f"backend {plan.backend}, accelerator {plan.accel}")
     t0 = time.monotonic()
     rows: list[Row] = []
-    guest = Guest.boot(plan.spec, backend=backend, accel=accel)
+    guest = Guest.boot(plan.spec, backend=plan.backend, accel=plan.accel)
     try:
         h = guest.hello
         print(f"  guest booted, agent ready in {guest.boot_seconds:.2f} s: agent {h.get('agent')} "
-              f"backend {h.get('backend')} on {h.get('os')}")
-        session(guest, rows)
+              f"backend {h.get('backend')} on {h.get('os')}, driver {h.get('driver')}")
+        session(guest, rows, plan.target.tun_api)
     except TunlabError as e:
         rows.append(Row("session", False, str(e)))
         print(f"  FAIL  session aborted: {e}")
@@ -101,5 +120,5 @@ def main(backend: str = "qemu", accel: str = "auto") -> int:
     failed = [r for r in rows if not r.ok]
     print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed in {time.monotonic() - t0:.1f} s; "
           f"guest {how}")
-    print(f"logs: {guest.run_dir} (console.log, agent.log, qemu.log)")
+    print(f"logs: {guest.run_dir} (console.log, agent.log{', qemu.log' if plan.target.uses_vm else ''})")
     return 1 if failed else 0

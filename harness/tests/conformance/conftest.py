@@ -5,8 +5,8 @@ protocol, so the same tests run on `--target kpi` (our driver over driver/kpi) a
     PYTHONPATH=harness python3 -m pytest -q --target kpi harness/tests/conformance
 
 Each test carries @pytest.mark.row("<id>"); the plugin prints the rows x targets summary
-after the run (harness/tunlab/conformance.py). Every file marks its tests
-target("kpi", "dragonfly"): they never run on linux.
+after the run (harness/tunlab/conformance.py). Every file marks its tests tun_api("bsd"):
+they run on every target whose tun speaks DragonFly's API (kpi, dragonfly), never on linux.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ import pytest
 from bsd import (AF_INET, LOCAL6, PEER6, TUNMRU, echo4, echo6, expect_error, expect_nothing,
                  hdr, icmp6_echo, ipv6_ready, skip_unless_kpi)
 
-pytestmark = pytest.mark.target("kpi", "dragonfly")
+pytestmark = pytest.mark.tun_api("bsd")
 
 BAD_FAMILY = 99
 

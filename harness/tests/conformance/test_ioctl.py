@@ -6,7 +6,7 @@ from bsd import (IF_MAXMTU, IF_MINMTU, IFF_BROADCAST, IFF_MULTICAST, IFF_POINTOP
                  IFT_PPP, IO_T_99, IOWR_T_120, SIOCGIFMTU, TUNMTU, UDP_OVERHEAD, drain,
                  expect_error, wait_for)
 
-pytestmark = pytest.mark.target("kpi", "dragonfly")
+pytestmark = pytest.mark.tun_api("bsd")
 
 MODES = IFF_POINTOPOINT | IFF_BROADCAST | IFF_MULTICAST
 

@@ -5,7 +5,7 @@ import pytest
 
 from bsd import DIALER, DRIVER_OBJECTS, UUCP, env_int, expect_error
 
-pytestmark = pytest.mark.target("kpi", "dragonfly")
+pytestmark = pytest.mark.tun_api("bsd")
 
 
 def unit(name: str) -> int:

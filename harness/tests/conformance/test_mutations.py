@@ -117,12 +117,17 @@ def mutants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _run(tests: list[str], tmp: Path, agent: Path | None) -> subprocess.CompletedProcess[str]:
+    """The tests through a kpi agent: a mutant's (prebuilt, named by TUNLAB_KPI_AGENT, with
+    --driver naming its source so that the agent's driver= checks out), or ours."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "harness"))
     env.pop("TUNLAB_KPI_AGENT", None)
+    env.pop("TUNLAB_DRIVER", None)
+    driver = []
     if agent is not None:
         env["TUNLAB_KPI_AGENT"] = str(agent)
+        driver = ["--driver", str(agent.parent)]
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--target", "kpi",
-           "--tunlab-logs", str(tmp / "logs"), "--conformance-json", str(tmp / "rows.json"),
+           *driver, "--tunlab-logs", str(tmp / "logs"), "--conformance-json", str(tmp / "rows.json"),
            *[str(HERE / t) for t in tests]]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 

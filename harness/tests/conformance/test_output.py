@@ -10,7 +10,7 @@ from bsd import (AF_INET, AF_INET6, IFQMAXLEN, LOCAL, LOCAL6, PEER, PEER6, UDP6_
                  icmp6_echo, ipv6_ready, read_packet)
 from tunlab.packets import icmp_echo, parse_ipv4
 
-pytestmark = pytest.mark.target("kpi", "dragonfly")
+pytestmark = pytest.mark.tun_api("bsd")
 
 
 @pytest.mark.row("O1")

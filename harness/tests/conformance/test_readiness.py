@@ -4,7 +4,7 @@ import pytest
 
 from bsd import EVFILT_EXCEPT, TUNMTU, UDP_OVERHEAD, expect_error
 
-pytestmark = pytest.mark.target("kpi", "dragonfly")
+pytestmark = pytest.mark.tun_api("bsd")
 
 
 @pytest.mark.row("K1")

@@ -173,8 +173,8 @@ def test_session_guest_is_an_overlay_plus_the_sources_cd(tmp_path, monkeypatch):
     monkeypatch.setattr(img, "IMAGES", tmp_path / "images")
     assert img.find_image("6.4.2") == image
     assert img.find_image("6.4.0") is None
-    spec = img.session_spec(image, tmp_path / "session", "tcg")
-    assert spec.os == "dragonfly" and spec.machine == "q35"
+    spec = img.session_spec(image, tmp_path / "session", "tcg", REPO / "driver", "ours:0123456789ab")
+    assert spec.target == "dragonfly" and spec.machine == "q35"
     disk, cd = spec.drives
     assert disk.fmt == "qcow2" and disk.media == "disk" and cd.media == "cdrom" and cd.readonly
     info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(disk.path)],
@@ -185,7 +185,7 @@ def test_session_guest_is_an_overlay_plus_the_sources_cd(tmp_path, monkeypatch):
     assert not [n for n in listing if n.startswith("/driver/kpi") or n.startswith("/driver/tests")]
     conf = subprocess.run(["isoinfo", "-R", "-i", str(cd.path), "-x", "/tunlab-session.conf"],
                           capture_output=True, text=True).stdout
-    assert "driver=ours" in conf and "sources_hash=" in conf
+    assert "driver=ours" in conf and "driver_id=ours:0123456789ab" in conf and "sources_hash=" in conf
     cmd = qemu_command(spec, "tcg", Path("/c"), Path("/d"))
     assert "-cdrom" not in cmd and len(_drives(cmd)) == 2
 
@@ -210,7 +210,7 @@ def _env(tmp_path):
 
 def test_cli_image_dragonfly_fails_fast_with_the_message(tmp_path):
     t0 = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "tunlab", "image", "--guest", "dragonfly"], capture_output=True,
+    res = subprocess.run([sys.executable, "-m", "tunlab", "image", "--target", "dragonfly"], capture_output=True,
                          text=True, env=_env(tmp_path), timeout=60, cwd=REPO)
     assert time.monotonic() - t0 < 15
     assert res.returncode == 1
@@ -221,7 +221,7 @@ def test_cli_image_dragonfly_fails_fast_with_the_message(tmp_path):
 def test_cli_refuses_an_unverifiable_iso(tmp_path):
     fake = tmp_path / "dfly-x86_64-6.4.2_REL.iso"
     fake.write_bytes(b"not really DragonFly")
-    res = subprocess.run([sys.executable, "-m", "tunlab", "image", "--guest", "dragonfly", "--iso", str(fake)],
+    res = subprocess.run([sys.executable, "-m", "tunlab", "image", "--target", "dragonfly", "--iso", str(fake)],
                          capture_output=True, text=True, env=_env(tmp_path), timeout=60, cwd=REPO)
     assert res.returncode == 1 and "cannot be verified" in res.stderr and "TRUST_FIRST_USE=1" in res.stderr
 

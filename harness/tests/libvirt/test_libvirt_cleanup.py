@@ -133,7 +133,7 @@ from tunlab.machine import GuestSpec
 cm = libvirt_daemon.running()
 ep = cm.__enter__()
 spec = json.loads(sys.argv[2])
-spec = GuestSpec(os=spec["os"], name=spec["name"], kernel=Path(spec["kernel"]), initrd=Path(spec["initrd"]),
+spec = GuestSpec(target=spec["target"], name=spec["name"], kernel=Path(spec["kernel"]), initrd=Path(spec["initrd"]),
                  append=spec["append"])
 g = Guest.boot(spec, backend="libvirt", accel=sys.argv[1])
 print(json.dumps({"name": g.machine.name, "pid": g.machine.pid, "uri": ep.uri, "private": ep.private}), flush=True)
@@ -144,7 +144,7 @@ os.kill(os.getpid(), signal.SIGKILL)  # no exit hook, no finally block runs
 def _killed_child(pool, env: dict[str, str]) -> dict:
     """Boot a libvirt guest in another harness process, and kill that process outright."""
     spec = pool.plan().spec
-    spec_json = json.dumps({"os": spec.os, "name": spec.name, "kernel": str(spec.kernel),
+    spec_json = json.dumps({"target": spec.target, "name": spec.name, "kernel": str(spec.kernel),
                             "initrd": str(spec.initrd), "append": spec.append})
     res = subprocess.run([sys.executable, "-c", textwrap.dedent(CHILD), pool.accel, spec_json],
                          capture_output=True, text=True, timeout=300,

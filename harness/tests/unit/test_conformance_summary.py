@@ -48,8 +48,8 @@ def _run_raw(pytester, monkeypatch, *args, tests=ROW_TESTS):
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
     pytester.makepyfile(test_rows=tests)
     out = pytester.path / "summary.json"
-    result = pytester.runpytest_subprocess("-p", "tunlab.pytest_plugin", "-p", "tunlab.conformance",
-                                           f"--conformance-json={out}", *args)
+    result = pytester.runpytest_subprocess("-p", "tunlab.pytest_plugin", f"--conformance-json={out}",
+                                           *args)
     return result, out
 
 
@@ -60,7 +60,7 @@ def _run(pytester, monkeypatch, *args):
 
 def test_our_driver_column(pytester, monkeypatch):
     result, data = _run(pytester, monkeypatch, "--target", "kpi")
-    assert data["column"] == "kpi"
+    assert data["column"] == "kpi/ours"
     rows = data["rows"]
     assert rows["W1"] == "pass" and rows["W3"] == "pass" and rows["W4"] == "fail"
     assert rows["L1"] == "skip: needs a devfs listing"
@@ -83,7 +83,7 @@ def test_stock_driver_rows_that_differ_must_fail(pytester, monkeypatch):
 def test_merge_puts_columns_side_by_side(tmp_path):
     a = tmp_path / "a.json"
     b = tmp_path / "b.json"
-    a.write_text(json.dumps({"column": "kpi", "rows": {"W1": "pass"}}))
+    a.write_text(json.dumps({"column": "kpi/ours", "rows": {"W1": "pass"}}))
     b.write_text(json.dumps({"column": "dragonfly/ours", "rows": {"W1": "skip: no ISO"}}))
     table = merge([a, b])
     w1 = next(line for line in table.splitlines() if line.startswith("W1"))

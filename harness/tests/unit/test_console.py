@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tunlab.console import ConsoleWatcher
-from tunlab.crash_patterns import DRAGONFLY, LINUX, match_crash
+from tunlab.crash_patterns import DRAGONFLY, DRAGONFLY_CONSOLE, LINUX, LINUX_CONSOLE, match_crash
 from tunlab.errors import GuestCrash, GuestDied
 
 
@@ -15,8 +15,8 @@ def console(tmp_path):
     ours, theirs = socket.socketpair()
     made = []
 
-    def make(os_name="linux"):
-        w = ConsoleWatcher(ours, tmp_path / "console.log", os_name)
+    def make(patterns=LINUX_CONSOLE):
+        w = ConsoleWatcher(ours, tmp_path / "console.log", patterns)
         made.append(w)
         return w, theirs
     yield make
@@ -46,7 +46,7 @@ def test_linux_panic_becomes_guest_crash_with_text(console):
 
 
 def test_dragonfly_trap_and_ddb_prompt(console):
-    w, peer = console("dragonfly")
+    w, peer = console(DRAGONFLY_CONSOLE)
     peer.sendall(b"Fatal trap 12: page fault while in kernel mode\ncpuid = 0\n")
     with pytest.raises(GuestCrash, match="Fatal trap 12"):
         w.wait_for("never", timeout=10)
@@ -54,7 +54,7 @@ def test_dragonfly_trap_and_ddb_prompt(console):
 
 
 def test_ddb_prompt_without_newline(console):
-    w, peer = console("dragonfly")
+    w, peer = console(DRAGONFLY_CONSOLE)
     peer.sendall(b"Stopped at Debugger+0x7c\ndb> ")
     with pytest.raises(GuestCrash):
         w.wait_for("never", timeout=10)

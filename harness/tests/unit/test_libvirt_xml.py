@@ -13,7 +13,7 @@ from tunlab.libvirt_backend import NAME_RE, NAMESPACE, absolute_paths, domain_na
 from tunlab.machine import BACKENDS, Drive, GuestSpec
 
 QEMU_NS = "{http://libvirt.org/schemas/domain/qemu/1.0}"
-LINUX = GuestSpec(os="linux", name="tunlab-linux-abc", kernel=Path("/img/vmlinux"),
+LINUX = GuestSpec(target="linux", name="tunlab-linux-abc", kernel=Path("/img/vmlinux"),
                   initrd=Path("/img/initramfs.cpio"), append="console=ttyS0 panic=-1", memory_mb=384, cpus=2)
 
 
@@ -91,7 +91,7 @@ def test_no_extra_devices():
 
 
 def test_drives_in_fixed_order_with_boot_from_disk_then_cdrom():
-    spec = GuestSpec(os="dragonfly", name="d", drives=(
+    spec = GuestSpec(target="dragonfly", name="d", drives=(
         Drive(Path("/disk.qcow2"), fmt="qcow2"),
         Drive(Path("/a.iso"), media="cdrom", readonly=True),
         Drive(Path("/src.iso"), media="cdrom", readonly=True)))
@@ -109,7 +109,7 @@ def test_drives_in_fixed_order_with_boot_from_disk_then_cdrom():
 
 
 def test_virtio_drives_are_named_in_their_own_order():
-    spec = GuestSpec(os="linux", name="v", drives=(
+    spec = GuestSpec(target="linux", name="v", drives=(
         Drive(Path("/a.img"), interface="virtio"), Drive(Path("/b.iso"), media="cdrom"),
         Drive(Path("/c.img"), interface="virtio")))
     devs = [x.find("target").get("dev") for x in _xml(spec).findall("devices/disk")]
@@ -117,20 +117,20 @@ def test_virtio_drives_are_named_in_their_own_order():
 
 
 def test_unsupported_drive_interface_is_named():
-    spec = GuestSpec(os="linux", name="f", drives=(Drive(Path("/f.img"), interface="floppy"),))
+    spec = GuestSpec(target="linux", name="f", drives=(Drive(Path("/f.img"), interface="floppy"),))
     with pytest.raises(SetupError, match="floppy"):
         _xml(spec)
 
 
 def test_special_characters_are_escaped():
-    spec = GuestSpec(os="linux", name="e", kernel=Path("/a&b/<k>"), append="x='1' y=\"2\" & z<3")
+    spec = GuestSpec(target="linux", name="e", kernel=Path("/a&b/<k>"), append="x='1' y=\"2\" & z<3")
     d = _xml(spec)
     assert d.findtext("os/kernel") == "/a&b/<k>"
     assert d.findtext("os/cmdline") == "x='1' y=\"2\" & z<3"
 
 
 def test_extra_args_go_to_qemu_commandline():
-    spec = GuestSpec(os="linux", name="q", kernel=Path("/k"), extra_args=("-icount", "shift=auto"))
+    spec = GuestSpec(target="linux", name="q", kernel=Path("/k"), extra_args=("-icount", "shift=auto"))
     args = [a.get("value") for a in _xml(spec).findall(f"{QEMU_NS}commandline/{QEMU_NS}arg")]
     assert args == ["-icount", "shift=auto"]
     assert _xml().find(f"{QEMU_NS}commandline") is None
@@ -154,7 +154,7 @@ def test_domain_names_are_unique_and_recognisable():
                            "xmllint (libxml2-utils): run `make deps`")
 @pytest.mark.parametrize("accel", ["tcg", "kvm"])
 def test_libvirt_accepts_the_xml(tmp_path, accel):
-    specs = [LINUX, GuestSpec(os="dragonfly", name="d", extra_args=("-icount", "shift=auto"), drives=(
+    specs = [LINUX, GuestSpec(target="dragonfly", name="d", extra_args=("-icount", "shift=auto"), drives=(
         Drive(Path("/disk.qcow2"), fmt="qcow2"), Drive(Path("/a.iso"), media="cdrom", readonly=True)))]
     for i, spec in enumerate(specs):
         f = tmp_path / f"{i}.xml"
@@ -175,8 +175,8 @@ def test_without_python3_libvirt_only_the_libvirt_backend_fails_clearly(monkeypa
 def test_relative_paths_are_made_absolute(monkeypatch, tmp_path):
     # libvirt's QEMU does not start in the harness's directory (an --image given relative).
     monkeypatch.chdir(tmp_path)
-    spec = absolute_paths(GuestSpec(os="linux", name="r", kernel=Path("img/k"), initrd=Path("/abs/i"),
+    spec = absolute_paths(GuestSpec(target="linux", name="r", kernel=Path("img/k"), initrd=Path("/abs/i"),
                                     drives=(Drive(Path("d.img")),)))
     assert spec.kernel == tmp_path / "img/k" and spec.initrd == Path("/abs/i")
     assert spec.drives[0].path == tmp_path / "d.img"
-    assert absolute_paths(GuestSpec(os="linux", name="n")).kernel is None
+    assert absolute_paths(GuestSpec(target="linux", name="n")).kernel is None

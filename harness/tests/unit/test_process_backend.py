@@ -17,7 +17,7 @@ AGENT = BUILD / "agent" / "tunlab-agent"
 def agent_spec():
     if not AGENT.exists():
         pytest.skip(f"{AGENT} not built: run `make agent`")
-    return GuestSpec(os="kpi", name="agent-stdio", program=(str(AGENT), "--stdio"))
+    return GuestSpec(target="kpi", name="agent-stdio", program=(str(AGENT), "--stdio"))
 
 
 def test_agent_over_pipes_boots_answers_and_powers_off(agent_spec, tmp_path):
@@ -43,7 +43,7 @@ def _fake_kernel(tmp_path, stderr_text):
         "sys.stdin.readline()\n"
         f"sys.stderr.write({stderr_text!r}); sys.stderr.flush()\n"
         "time.sleep(30)\n")
-    return GuestSpec(os="kpi", name="fake", program=(sys.executable, str(script)))
+    return GuestSpec(target="kpi", name="fake", program=(sys.executable, str(script)))
 
 
 @pytest.mark.parametrize("text,kind", [

@@ -7,7 +7,7 @@ from tunlab.qemu import qemu_command
 
 
 def test_command_line_has_two_serial_ports_and_nothing_else():
-    spec = GuestSpec(os="linux", name="t", kernel=Path("/k"), initrd=Path("/i"), append="console=ttyS0")
+    spec = GuestSpec(target="linux", name="t", kernel=Path("/k"), initrd=Path("/i"), append="console=ttyS0")
     cmd = qemu_command(spec, "tcg", Path("/r/console.sock"), Path("/r/control.sock"))
     joined = " ".join(cmd)
     assert "-nodefaults" in cmd and "-no-reboot" in cmd
@@ -20,7 +20,7 @@ def test_command_line_has_two_serial_ports_and_nothing_else():
 
 
 def test_drives_are_attached_in_a_fixed_order():
-    spec = GuestSpec(os="dragonfly", name="d", drives=(
+    spec = GuestSpec(target="dragonfly", name="d", drives=(
         Drive(Path("/disk.qcow2"), fmt="qcow2"), Drive(Path("/a.iso"), media="cdrom", readonly=True)))
     cmd = qemu_command(spec, "kvm", Path("/c"), Path("/d"))
     drives = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-drive"]
