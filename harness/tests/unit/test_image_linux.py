@@ -51,3 +51,38 @@ def test_kernel_payload_is_an_elf_with_pvh_entry(inputs_present):
     elf = spec.kernel.read_bytes()
     assert elf[:4] == b"\x7fELF"
     assert b"Xen\x00" in elf  # the PVH entry is announced in a Xen ELF note
+
+
+def test_damaged_cache_is_rebuilt_and_said_so(inputs_present, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(image_linux, "BUILD", tmp_path)
+    spec = image_linux.build()
+    good = spec.initrd.read_bytes()
+    spec.initrd.write_bytes(good[:len(good) // 2])  # truncated, manifest untouched
+    assert "initramfs.cpio is" in image_linux.verify(spec.initrd.parent)
+    with pytest.raises(SetupError, match="damaged"):
+        image_linux.from_dir(spec.initrd.parent)
+    again = image_linux.build()
+    assert "is damaged (initramfs.cpio is" in capsys.readouterr().err
+    assert again.initrd.read_bytes() == good
+    spec.kernel.write_bytes(b"\0" * spec.kernel.stat().st_size)  # same size, other bytes
+    assert "SHA-256" in image_linux.verify(spec.kernel.parent)
+    image_linux.build()
+    assert image_linux.verify(spec.kernel.parent) == ""
+
+
+def test_interrupted_builds_leave_nothing_that_stays(inputs_present, tmp_path, monkeypatch):
+    monkeypatch.setattr(image_linux, "BUILD", tmp_path)
+    parent = tmp_path / "images" / "linux"
+    parent.mkdir(parents=True)
+    stale = parent / ".tmp-99999999-abc"   # a build killed outright (its pid is gone)
+    stale.mkdir()
+    (stale / "vmlinux").write_bytes(b"half")
+    old_style = parent / ".tmp-xyz"        # from before build dirs carried a pid
+    old_style.mkdir()
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(image_linux, "extract_vmlinux", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        image_linux.build()
+    assert not list(parent.glob(".tmp-*"))  # the stale ones swept, the interrupted one removed
