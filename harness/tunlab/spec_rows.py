@@ -1,57 +1,121 @@
-"""The rows of TUN-SPEC.md (shared/TUN-SPEC.md, kept beside the repository), as data: each
-row's id, a short title, and whether the stock DragonFly driver behaves differently (then
-the conformance suite expects that row to fail against the stock driver)."""
+"""The TUN-SPEC rows as data, read from docs/tun-spec.md (the page is the only copy).
+
+Each row table on the page has the columns `id | title | ours | 2008 | 2010 | 2020`; a stock
+cell is `=` (behaves as ours), `n/a (<why>)` (the version lacks a feature the row needs) or
+`differs: <what it does instead>`. Anything else is an error at import, naming the line.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "tun-spec.md"
+STOCK_VERSIONS: tuple[str, ...] = ("2008", "2010", "2020")
+HEADER: tuple[str, ...] = ("id", "title", "ours", *STOCK_VERSIONS)
+
+ID_RE = re.compile(r"[LIOWK][1-9][0-9]*")
+SAME = "="
+NA_RE = re.compile(r"n/a \((?P<why>.*\S.*)\)")
+DIFFERS_RE = re.compile(r"differs: (?P<what>\S.*)")
+
+
+class SpecPageError(ValueError):
+    """docs/tun-spec.md does not parse as the row tables this module expects."""
+
+
+def _cell_note(cell: str) -> tuple[str, str] | None:
+    """('=', '') / ('n/a', why) / ('differs', what) for a stock cell; None if it is none of them."""
+    if cell == SAME:
+        return SAME, ""
+    m = NA_RE.fullmatch(cell)
+    if m:
+        return "n/a", m.group("why")
+    m = DIFFERS_RE.fullmatch(cell)
+    if m:
+        return "differs", m.group("what")
+    return None
 
 
 @dataclass(frozen=True)
 class Row:
     id: str
     title: str
-    stock_differs: bool = False
+    ours: str
+    stock: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def _kind(self, version: str) -> tuple[str, str]:
+        if version not in self.stock:
+            raise KeyError(f"row {self.id}: no stock version {version!r} "
+                           f"(known: {', '.join(STOCK_VERSIONS)})")
+        parsed = _cell_note(self.stock[version])
+        assert parsed is not None, "checked at parse time"
+        return parsed
+
+    def differs(self, version: str) -> bool:
+        """The version has what the row needs but behaves otherwise (a strict expected failure)."""
+        return self._kind(version)[0] == "differs"
+
+    def na(self, version: str) -> bool:
+        """The version lacks a feature the row needs: the row does not apply to it."""
+        return self._kind(version)[0] == "n/a"
+
+    def note(self, version: str) -> str:
+        """What the version does instead (differs), why the row does not apply (n/a), or ''."""
+        return self._kind(version)[1]
+
+    @property
+    def stock_differs(self) -> bool:
+        """Kept for conformance.py until it reads per-version columns: differs in 2020."""
+        return self.differs("2020")
 
 
-ROWS = [
-    Row("L1", "/dev/tun autoclones the lowest free unit, node and interface, group tun"),
-    Row("L2", "open needs root (EPERM); second open of an open unit EBUSY"),
-    Row("L3", "closing an autocloned unit frees it: 1000 opens give the same unit", True),
-    Row("L4", "ifconfig create persists until destroy; duplicate create EEXIST", True),
-    Row("L5", "destroy while open EBUSY; destroy of a non-cloned unit EINVAL"),
-    Row("L6", "rename: TUNGIFNAME follows; close still destroys a renamed unit", True),
-    Row("L7", "module unload: EBUSY while open, else destroys every unit"),
-    Row("L8", "create/destroy and up/destroy races end without panic or leak"),
-    Row("I1", "TUNGIFINFO on a new unit: mtu 1500, IFT_PPP, baudrate 0"),
-    Row("I2", "TUNSIFINFO: type change EPROTOTYPE, mtu < 72 EINVAL, else set"),
-    Row("I3", "SIOCSIFMTU outside [72, 65535] EINVAL"),
-    Row("I4", "TUNSIFMODE: EBUSY while up; exact flags; EINVAL otherwise", True),
-    Row("I5", "TUNSLMODE/TUNSIFHEAD exclude each other; TUNGIFHEAD reports"),
-    Row("I6", "TUNSDEBUG/TUNGDEBUG and net.link.tun.debug"),
-    Row("I7", "TUNSIFPID records the pid; cleared at close"),
-    Row("I8", "FIONREAD: 0 when empty, else the next read's length"),
-    Row("I9", "FIOASYNC + FIOSETOWN: SIGIO per packet; FIOGETOWN, TIOC[SG]PGRP"),
-    Row("I10", "TUNGIFNAME copies the interface name"),
-    Row("I11", "other ioctls ENOTTY; FIONBIO makes reads non-blocking"),
-    Row("O1", "output while closed EHOSTDOWN; reads never EHOSTDOWN"),
-    Row("O2", "plain: IPv4 only (EAFNOSUPPORT); header and link-layer prefixes"),
-    Row("O3", "send queue holds 250; the next send ENOBUFS, an output drop", True),
-    Row("O4", "read returns one packet; a short buffer truncates that packet only"),
-    Row("O5", "read of 0 bytes returns 0 and keeps the packet", True),
-    Row("O6", "EAGAIN when empty non-blocking; no lost wakeup (10^5 round trips)", True),
-    Row("O7", "bpf sees every packet with a 4-byte host-order family, both ways"),
-    Row("O8", "bpf write under 4 bytes EINVAL", True),
-    Row("W1", "0-byte write returns 0, counts nothing"),
-    Row("W2", "largest write TUNMRU (+4 in header mode); one more EIO"),
-    Row("W3", "header mode, write under 4 bytes EINVAL, nothing leaks", True),
-    Row("W4", "header mode, bad family EAFNOSUPPORT, whole chain freed", True),
-    Row("W5", "valid packets reach the stack; echo answered; counters advance"),
-    Row("W6", "writes copy into as few mbufs as possible (one cluster to 2048)", True),
-    Row("K1", "EVFILT_READ active exactly while the queue is non-empty"),
-    Row("K2", "EVFILT_WRITE always active; kn_data is the MTU", True),
-    Row("K3", "other filters EOPNOTSUPP"),
-    Row("K4", "close with knotes registered wakes them with EOF"),
-]
+def _cells(line: str) -> list[str]:
+    body = line.strip()
+    if not (body.startswith("|") and body.endswith("|")):
+        return []
+    return [c.strip() for c in body[1:-1].split("|")]
 
-BY_ID = {r.id: r for r in ROWS}
+
+def parse(text: str, source: str = "docs/tun-spec.md") -> list[Row]:
+    """Every row of every table whose header is HEADER, in page order."""
+    rows: list[Row] = []
+    seen: set[str] = set()
+    lines = text.splitlines()
+    in_table = False
+    for lineno, line in enumerate(lines, 1):
+        cells = _cells(line)
+        if not cells:
+            in_table = False
+            continue
+        if tuple(cells) == HEADER:
+            in_table = True
+            continue
+        if not in_table or all(re.fullmatch(r":?-+:?", c) for c in cells):
+            continue
+        where = f"{source}:{lineno}"
+        if len(cells) != len(HEADER):
+            raise SpecPageError(f"{where}: {len(cells)} cells, expected {len(HEADER)} "
+                                f"({' | '.join(HEADER)}); a '|' inside a cell?")
+        row_id, title, ours, *stock_cells = cells
+        if not ID_RE.fullmatch(row_id):
+            raise SpecPageError(f"{where}: {row_id!r} is not a row id (L1, I10, K4, ...)")
+        if row_id in seen:
+            raise SpecPageError(f"{where}: row {row_id} appears twice")
+        if not title or not ours:
+            raise SpecPageError(f"{where}: row {row_id} has an empty title or ours cell")
+        for version, cell in zip(STOCK_VERSIONS, stock_cells):
+            if _cell_note(cell) is None:
+                raise SpecPageError(
+                    f"{where}: row {row_id}, column {version}: {cell!r} is not '=', "
+                    "'n/a (<why>)' or 'differs: <what it does instead>'")
+        seen.add(row_id)
+        rows.append(Row(row_id, title, ours, dict(zip(STOCK_VERSIONS, stock_cells))))
+    if not rows:
+        raise SpecPageError(f"{source}: no table with the header | {' | '.join(HEADER)} |")
+    return rows
+
+
+ROWS: list[Row] = parse(PAGE.read_text(encoding="utf-8"), str(PAGE))
+BY_ID: dict[str, Row] = {r.id: r for r in ROWS}
