@@ -12,13 +12,17 @@
  * Adding a backend:
  *  1. Write backend_<name>.c implementing every function declared here (stubs that return
  *     EOPNOTSUPP are fine for what the target cannot do), and nothing else with external
- *     linkage except what the Makefile's BACKEND_SRCS_<name> adds.
+ *     linkage.
  *  2. Add BACKEND_SRCS_<name> (and BACKEND_CFLAGS_<name>/BACKEND_LDLIBS_<name> if needed) to
- *     the Makefile; `make BACKEND=<name>` then builds it.
+ *     harness/agent/Makefile; `make BACKEND=<name>` then builds it. BACKEND_CFLAGS_<name> may
+ *     define TUNLAB_DRIVER_ID, the driver hello reports (agent.h) when --driver-id is not
+ *     given.
  *  3. Give be_name() a value the host knows (`hello` reports it as backend=).
- * One source may serve two targets: the kpi target can build backend_bsd.c again with
- * its own BACKEND_SRCS_kpi (the shim over driver/kpi) and BACKEND_CFLAGS_kpi, and answer
- * "kpi" from be_name().
+ *  4. On the host side, a target that uses it: a module in harness/tunlab/targets/
+ *     (docs/architecture.md).
+ * One source may serve two targets: driver/Makefile.host builds backend_bsd.c again for
+ * the kpi target with -DTUNLAB_KPI, where bsd_sys.h maps its system calls onto driver/kpi
+ * instead of libc, and be_name() answers "kpi".
  *
  * Conventions:
  *  - No operating-system types cross this interface: descriptors are ints, addresses are

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Callable
 
 from tunlab.client import AgentClient
 from tunlab.errors import AgentError, TunlabError
-from tunlab.packets import ICMP_ECHO_REPLY, PROTO_ICMP, icmp_echo, parse_ipv4
+from tunlab.packets import ICMP_ECHO_REPLY, PROTO_ICMP, icmp_echo, is_noise, parse_ipv4
 from tunlab.tundev import TunDevice
 
 
@@ -21,16 +22,23 @@ def expect(cond: bool, message: str) -> None:
         raise CheckFailed(message)
 
 
-def icmp_echo_roundtrip(dev: TunDevice, local: str, peer: str, seq: int = 1,
-                        payload: bytes = b"tunlab-icmp-echo") -> str:
-    """Inject an ICMP echo request from `peer` to the device's address `local`; the guest's
-    stack must answer with a well-formed echo reply through the device."""
+def echo_reply(dev: TunDevice, local: str, peer: str, prefix: bytes = b"", seq: int = 1,
+               payload: bytes = b"tunlab-icmp-echo", wait_ms: int = 3000) -> bytes:
+    """The one echo check: write an ICMP echo request from `peer` to the device's address
+    `local`, framed with `prefix` (the device's packet header, if any: Linux's tun_pi, BSD's
+    header-mode family); the guest's stack must answer through the device with the same
+    framing and a well-formed echo reply. Returns the reply's IP packet."""
     request = icmp_echo(peer, local, seq=seq, payload=payload)
-    frame = (b"\x00\x00\x08\x00" if dev.pi else b"") + request
+    frame = prefix + request
     n = dev.write(frame)
     expect(n == len(frame), f"write returned {n}, expected {len(frame)}")
-    raw = dev.read(wait_ms=3000)
-    packet = raw[4:] if dev.pi else raw
+    while True:  # skip what a kernel sends by itself on an interface with IPv6
+        raw = dev.read(wait_ms=wait_ms)
+        if not is_noise(raw[len(prefix):]):
+            break
+    expect(raw[:len(prefix)] == prefix,
+           f"reply's header {raw[:len(prefix)].hex()}, expected {prefix.hex()}")
+    packet = raw[len(prefix):]
     ip = parse_ipv4(packet)
     expect(ip.src == local and ip.dst == peer,
            f"reply goes {ip.src} -> {ip.dst}, expected {local} -> {peer}")
@@ -40,7 +48,25 @@ def icmp_echo_roundtrip(dev: TunDevice, local: str, peer: str, seq: int = 1,
     kind, code, ident, rseq, data = ip.icmp
     expect((kind, code) == (ICMP_ECHO_REPLY, 0), f"ICMP type/code {kind}/{code}, expected echo reply 0/0")
     expect(rseq == seq and data == payload, "echo reply does not carry the request's sequence and data")
-    return f"echo request {len(request)} B in, reply {len(packet)} B out, checksums ok"
+    return packet
+
+
+def icmp_echo_roundtrip(dev: TunDevice, local: str, peer: str, seq: int = 1,
+                        payload: bytes = b"tunlab-icmp-echo", prefix: bytes = b"") -> str:
+    """echo_reply, as a one-line account (tunlab run, the Linux suite)."""
+    packet = echo_reply(dev, local, peer, prefix, seq, payload)
+    return (f"echo request {len(packet)} B in, reply {len(packet)} B out, checksums ok")
+
+
+def expect_error(errname: str, fn: Callable[..., object], *args: object, **kwargs: object) -> AgentError:
+    """The one way to expect a named error: fn(...) must fail with the errno named
+    `errname` (the agent's err reply)."""
+    try:
+        result = fn(*args, **kwargs)
+    except AgentError as e:
+        expect(e.name == errname, f"expected {errname}, got {e.name} ({e})")
+        return e
+    raise CheckFailed(f"expected {errname}, got success: {result!r}")
 
 
 def nonblocking_read_is_eagain(dev: TunDevice) -> str:

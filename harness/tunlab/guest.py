@@ -165,10 +165,10 @@ class Guest:
 
     # -- devices --------------------------------------------------------------------------
     def open_tun(self, name: str = "", pi: bool = False, nonblock: bool = False,
-                 addr: str = "", peer: str = "", mtu: int = 0) -> TunDevice:
-        """Open a tun device; with `addr`, also give it that address (and `peer`) and bring
-        it up."""
-        args: dict[str, str | int | bool] = {"pi": pi, "nonblock": nonblock}
+                 addr: str = "", peer: str = "", mtu: int = 0, **extra: str | int | bool) -> TunDevice:
+        """Open a tun device (`extra`: more of the open verb's arguments); with `addr`, also
+        give it that address (and `peer`) and bring it up."""
+        args: dict[str, str | int | bool] = {"pi": pi, "nonblock": nonblock, **extra}
         if name:
             args["name"] = name
         reply = self.agent.request("open", **args)

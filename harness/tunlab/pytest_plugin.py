@@ -26,6 +26,7 @@ import pytest
 from tunlab import conformance, libvirt_daemon, targets
 from tunlab.errors import SetupError, TargetUnavailable, TunlabError, UsageError
 from tunlab.guest import Guest
+from tunlab.packets import LOCAL, PEER
 from tunlab.paths import BUILD
 from tunlab.runconfig import RunConfig, add_pytest_options
 from tunlab.tundev import TunDevice
@@ -34,9 +35,6 @@ LOGS_KEY = pytest.StashKey[Path]()
 GUEST_EXC_KEY = pytest.StashKey[bool]()
 CONFIG_KEY = pytest.StashKey[RunConfig]()
 
-# The addresses of the `tun` fixture: local end in the guest, and its point-to-point peer.
-LOCAL = "10.77.0.1"
-PEER = "10.77.0.2"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

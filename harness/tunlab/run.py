@@ -12,10 +12,10 @@ from typing import Callable
 from tunlab import checks, targets
 from tunlab.errors import TunlabError
 from tunlab.guest import Guest
+from tunlab.packets import LOCAL, PEER
 from tunlab.runconfig import RunConfig
 from tunlab.tundev import TunDevice
 
-LOCAL, PEER = "10.78.0.1", "10.78.0.2"
 
 
 @dataclass

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-LOCAL, PEER = "10.77.0.1", "10.77.0.2"
+from tunlab.packets import LOCAL, PEER
+
 IFF_TUN, IFF_TAP, IFF_UP = 0x0001, 0x0002, 0x1
 
 

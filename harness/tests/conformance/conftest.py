@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from bsd import Kernel
+from tunlab.bsd_instruments import Instruments
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,9 +24,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def k(guest, request: pytest.FixtureRequest) -> Iterator[Kernel]:
+def k(guest, request: pytest.FixtureRequest) -> Iterator[Instruments]:
     """The agent's instruments; undoes what the test made when it ends."""
-    kernel = Kernel(guest, driver=request.config.getoption("--driver"))
+    kernel = Instruments(guest, driver=request.config.getoption("driver"))
     try:
         yield kernel
     finally:

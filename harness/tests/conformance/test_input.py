@@ -2,8 +2,8 @@
 
 import pytest
 
-from bsd import (AF_INET, LOCAL6, PEER6, TUNMRU, echo4, echo6, expect_error, expect_nothing,
-                 hdr, icmp6_echo, ipv6_ready, skip_unless_kpi)
+from tunlab.bsd_instruments import (AF_INET, LOCAL6, PEER6, TUNMRU, echo4, echo6, expect_error, expect_nothing,
+                 hdr, icmp6_echo, ipv6_ready, skip_unless_emulated)
 
 pytestmark = pytest.mark.tun_api("bsd")
 
@@ -88,7 +88,7 @@ def test_W5_valid_packets_reach_the_stack_echo_is_answered_counters_advance(k):
 
 @pytest.mark.row("W6")
 def test_W6_writes_copy_into_the_fewest_mbufs_one_uiomove_each(k, dev):
-    skip_unless_kpi(k, "kpi-only: DragonFly does not export mbuf allocation or uiomove counts "
+    skip_unless_emulated(k, "kpi-only: DragonFly does not export mbuf allocation or uiomove counts "
                        "(kern.ipc.mbstat and mbtypes count live mbufs only)")
     dev.ioctl("TUNSIFHEAD", value=1)
     for size in (20, 200, 1500, 2044, 2049, 4096, 9000):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bsd import (IF_MAXMTU, IF_MINMTU, IFF_BROADCAST, IFF_MULTICAST, IFF_POINTOPOINT, IFF_UP,
+from tunlab.bsd_instruments import (IF_MAXMTU, IF_MINMTU, IFF_BROADCAST, IFF_MULTICAST, IFF_POINTOPOINT, IFF_UP,
                  IFT_PPP, IO_T_99, IOWR_T_120, SIOCGIFMTU, TUNMTU, UDP_OVERHEAD, drain,
                  expect_error, wait_for)
 

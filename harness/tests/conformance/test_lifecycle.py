@@ -3,7 +3,7 @@ destroy, rename, module unload, races)."""
 
 import pytest
 
-from bsd import DIALER, DRIVER_OBJECTS, UUCP, env_int, expect_error
+from tunlab.bsd_instruments import DIALER, DRIVER_OBJECTS, UUCP, env_int, expect_error
 
 pytestmark = pytest.mark.tun_api("bsd")
 
@@ -161,7 +161,7 @@ def test_L7_unload_is_ebusy_while_open_else_destroys_every_unit(k):
 
 def _race(k, kind: str) -> None:
     # TUN-SPEC: two threads for 10 s; the kpi run takes TUNLAB_RACE_SECONDS (default 2)
-    seconds = env_int("TUNLAB_RACE_SECONDS", 2 if k.kpi else 10)
+    seconds = env_int("TUNLAB_RACE_SECONDS", 2 if k.emulated else 10)
     before = k.kstat()
     r = k.agent.request("race", kind=kind, ms=seconds * 1000,
                         timeout=k.agent.default_timeout + seconds + 30)

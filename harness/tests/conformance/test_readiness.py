@@ -2,7 +2,7 @@
 
 import pytest
 
-from bsd import EVFILT_EXCEPT, TUNMTU, UDP_OVERHEAD, expect_error
+from tunlab.bsd_instruments import EVFILT_EXCEPT, TUNMTU, UDP_OVERHEAD, expect_error
 
 pytestmark = pytest.mark.tun_api("bsd")
 

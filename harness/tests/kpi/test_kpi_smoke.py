@@ -4,7 +4,7 @@ through the same protocol, fixtures and checks as a VM guest."""
 import pytest
 
 from tunlab import checks
-from tunlab.pytest_plugin import LOCAL, PEER
+from tunlab.packets import LOCAL, PEER
 
 pytestmark = pytest.mark.target("kpi")
 

@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.target("linux"), pytest.mark.vm]
 
 FAILING = '''
 from tunlab import checks
-from tunlab.pytest_plugin import LOCAL, PEER
+from tunlab.packets import LOCAL, PEER
 
 def test_fails_after_traffic(tun):
     checks.icmp_echo_roundtrip(tun, LOCAL, PEER)

@@ -29,6 +29,8 @@ class Target(ABC):
     uses_vm = True             # False: a host process (the "process" backend; --backend,
                                # --accel, --smp, --memory do not apply)
     boots_bare_loop = False    # its image runs the bare bench loop at boot (bench --overhead)
+    emulated_kernel = False    # the kernel is driver/kpi's emulation: exact counters, and
+                               # counts a real kernel does not export (mbuf allocations)
 
     def unavailable(self, cfg: RunConfig) -> str:
         """Why this target cannot run on this machine ("" when it can), with what would make

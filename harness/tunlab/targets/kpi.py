@@ -22,6 +22,7 @@ class KpiTarget(Target):
     console = KPI_CONSOLE
     tun_api = "bsd"
     uses_vm = False
+    emulated_kernel = True
 
     def check(self, cfg: RunConfig) -> None:
         if cfg.driver == "stock":

@@ -1,6 +1,7 @@
-"""DragonFly-specific helpers of the tun(4) conformance suite: constants with DragonFly's
-values, the header-mode and bpf framings, IPv6 packets, and `Kernel`, the agent's
-instruments (docs/protocol.md, "Instruments") as Python calls.
+"""The BSD conformance suite's client: DragonFly's constants, the header-mode and bpf
+framings, and `Instruments`, the agent's instruments (docs/protocol.md, "Instruments":
+kqueue, bpf, kernel counters, sysctl, modules, interface cloning) as Python calls, with the
+clean-up of what a test made.
 
 Everything here goes through the control protocol, so the same test runs against the kpi
 target (our driver over driver/kpi, in the agent process) and a DragonFly guest.
@@ -8,7 +9,6 @@ target (our driver over driver/kpi, in the agent process) and a DragonFly guest.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import struct
 import time
@@ -17,8 +17,10 @@ from typing import Iterator
 
 import pytest
 
+from tunlab import targets
+from tunlab.checks import echo_reply, expect_error
 from tunlab.errors import AgentError, TunlabError
-from tunlab.packets import checksum, icmp_echo, parse_ipv4
+from tunlab.packets import LOCAL, LOCAL6, PEER, PEER6, icmp6_echo, is_noise, parse_icmp6
 from tunlab.protocol import Frame
 from tunlab.tundev import TunDevice
 
@@ -45,9 +47,6 @@ IOWR_T_120 = 0xC0047478
 IO_T_99 = 0x20007463
 SIOCGIFMTU = 0xC0206933
 
-# The addresses the suite gives a unit (the plugin's `tun` fixture uses 10.77.0.x)
-LOCAL, PEER = "10.77.0.1", "10.77.0.2"
-LOCAL6, PEER6 = "fd00:77::1", "fd00:77::2"
 UDP_OVERHEAD = 28                # IPv4 + UDP headers: `send size=n` makes an (n+28)-byte packet
 UDP6_OVERHEAD = 48
 
@@ -67,30 +66,7 @@ def bpf_header(af: int) -> bytes:
     return struct.pack("<I", af)
 
 
-def icmp6_echo(src: str, dst: str, ident: int = 0x7476, seq: int = 1,
-               payload: bytes = b"tunlab-icmp6", reply: bool = False) -> bytes:
-    """An IPv6 ICMPv6 echo request (or reply) with a correct checksum."""
-    s, d = ipaddress.IPv6Address(src).packed, ipaddress.IPv6Address(dst).packed
-    body = struct.pack("!BBHHH", 129 if reply else 128, 0, 0, ident, seq) + payload
-    pseudo = s + d + struct.pack("!I3xB", len(body), 58)
-    body = body[:2] + struct.pack("!H", checksum(pseudo + body)) + body[4:]
-    return struct.pack("!IHBB", 6 << 28, len(body), 58, 64) + s + d + body
-
-
-def parse_icmp6(packet: bytes) -> tuple[str, str, int, int, int, bytes]:
-    """(src, dst, type, ident, seq, data) of an ICMPv6 echo packet."""
-    if len(packet) < 48 or packet[0] >> 4 != 6 or packet[6] != 58:
-        raise ValueError(f"not an ICMPv6 packet: {packet[:48].hex()}")
-    kind, _, _, ident, seq = struct.unpack_from("!BBHHH", packet, 40)
-    return (str(ipaddress.IPv6Address(packet[8:24])), str(ipaddress.IPv6Address(packet[24:40])),
-            kind, ident, seq, packet[48:])
-
-
-def is_kpi(guest) -> bool:
-    return guest.hello.get("backend") == "kpi"
-
-
-class Kernel:
+class Instruments:
     """The agent's instruments for one test; cleans up what the test made (created
     interfaces, kqueues, listeners, a module left unloaded) when the test ends. `driver` is
     the run's --driver (ours or stock)."""
@@ -106,8 +82,10 @@ class Kernel:
         self.unloaded = False
 
     @property
-    def kpi(self) -> bool:
-        return is_kpi(self.guest)
+    def emulated(self) -> bool:
+        """The kernel is driver/kpi's emulation (Target.emulated_kernel): its counters move
+        only with the test, and it counts what a real kernel does not export."""
+        return targets.get(self.guest.spec.target).emulated_kernel
 
     def req(self, verb: str, **args) -> Frame:
         return self.agent.request(verb, **args)
@@ -115,14 +93,9 @@ class Kernel:
     # -- devices and interfaces -------------------------------------------------------
     def open(self, name: str = "", pi: bool = False, nonblock: bool = False, addr: bool = False,
              addr6: bool = False, mtu: int = 0, **extra) -> TunDevice:
-        """Open /dev/tun (or /dev/<name>); with addr, give it LOCAL/PEER and bring it up;
-        with addr6 also LOCAL6/64."""
-        args = {"pi": pi, "nonblock": nonblock, **extra}
-        if name:
-            args["name"] = name
-        reply = self.req("open", **args)
-        dev = TunDevice(self.guest, reply.int("h"), reply.text("ifname"), pi)
-        self.guest.devices[dev.h] = dev
+        """Guest.open_tun, remembered for cleanup: /dev/tun (or /dev/<name>); with addr,
+        LOCAL/PEER and up; with addr6 also LOCAL6/64."""
+        dev = self.guest.open_tun(name, pi=pi, nonblock=nonblock, **extra)
         self.opened.append(dev)
         if addr or addr6 or mtu:
             cfg = {"ifname": dev.ifname}
@@ -217,7 +190,7 @@ class Kernel:
         """The counters in `keys` (default: every one both have) did not change. On a
         real kernel other activity moves mbuf counts a little: `slack` allows for it."""
         keys = keys or tuple(k for k in before if k in after and k not in NOT_LEVELS)
-        slack = 0 if self.kpi else 32
+        slack = 0 if self.emulated else 32
         grown = {k: (before[k], after[k]) for k in keys
                  if k in before and k in after and after[k] - before[k] > slack}
         assert not grown, f"{what}: counts grew (before, after): {grown}"
@@ -277,7 +250,7 @@ class Kernel:
     def load(self) -> None:
         file = self.req("module", op="load", name="if_tun").text("file")
         self.unloaded = False
-        if not self.kpi and self.driver == "ours" and not file.startswith("/"):
+        if not self.emulated and self.driver == "ours" and not file.startswith("/"):
             # the module path holds the stock if_tun.ko: later tests must not run on it
             self.guest.broken = (f"if_tun reloaded as {file!r} from the module path, maybe the "
                                  "stock driver (the session should export TUNLAB_DRIVER_KO)")
@@ -317,17 +290,6 @@ NOT_LEVELS = {"mbuf_allocs", "cluster_allocs", "uiomove_calls", "tsleep_blocks",
 
 
 # -- reading and writing packets ------------------------------------------------------------
-def is_noise(ip: bytes) -> bool:
-    """What a real kernel sends by itself on an interface with an IPv6 address: MLD reports
-    (behind a hop-by-hop header), router and neighbour solicitations (ICMPv6 130-143)."""
-    if len(ip) < 40 or ip[0] >> 4 != 6:
-        return False
-    nxt, off = ip[6], 40
-    if nxt == 0 and len(ip) >= 42:          # hop-by-hop options
-        nxt, off = ip[40], 40 + (ip[41] + 1) * 8
-    return nxt == 58 and len(ip) > off and 130 <= ip[off] <= 143
-
-
 def ip_of(raw: bytes, framing: str) -> bytes:
     """The IP packet in what the device returned: plain, header (4-byte family) or link
     (a sockaddr, its length in the first byte)."""
@@ -357,31 +319,10 @@ def expect_nothing(dev: TunDevice, framing: str, wait_ms: int = 200) -> None:
     raise AssertionError(f"unexpected packet: {raw[:48].hex()}")
 
 
-def expect_error(errname: str, fn, *args, **kwargs) -> AgentError:
-    """fn(...) must fail with the errno named `errname`."""
-    try:
-        result = fn(*args, **kwargs)
-    except AgentError as e:
-        assert e.name == errname, f"expected {errname}, got {e.name} ({e})"
-        return e
-    raise AssertionError(f"expected {errname}, got success: {result!r}")
-
-
 def echo4(dev: TunDevice, header: bool, seq: int = 1, payload: bytes = b"tunlab-echo-4") -> bytes:
-    """Writes an IPv4 echo request PEER -> LOCAL (with the header-mode prefix when
-    `header`), reads the reply, checks it and returns the reply's IP packet."""
-    request = icmp_echo(PEER, LOCAL, seq=seq, payload=payload)
-    frame = (hdr(AF_INET) if header else b"") + request
-    assert dev.write(frame) == len(frame)
-    raw = read_packet(dev, "header" if header else "plain", wait_ms=3000)
-    if header:
-        assert raw[:4] == hdr(AF_INET), f"reply's header {raw[:4].hex()}, want AF_INET 2"
-        raw = raw[4:]
-    ip = parse_ipv4(raw)
-    assert (ip.src, ip.dst) == (LOCAL, PEER) and ip.header_ok and ip.icmp_ok
-    kind, _, _, rseq, data = ip.icmp
-    assert (kind, rseq, data) == (0, seq, payload)
-    return raw
+    """checks.echo_reply from PEER to LOCAL, with the header-mode prefix when `header`;
+    returns the reply's IP packet."""
+    return echo_reply(dev, LOCAL, PEER, hdr(AF_INET) if header else b"", seq, payload)
 
 
 def echo6(dev: TunDevice, seq: int = 1, payload: bytes = b"tunlab-echo-6", tries: int = 1) -> bytes:
@@ -450,6 +391,7 @@ def header_mode(dev: TunDevice) -> Iterator[None]:
         dev.ioctl("TUNSIFHEAD", value=0)
 
 
-def skip_unless_kpi(k: Kernel, why: str) -> None:
-    if not k.kpi:
+def skip_unless_emulated(k: Instruments, why: str) -> None:
+    """For a part of a row only the kpi emulation can observe: this target cannot run it."""
+    if not k.emulated:
         pytest.skip(why)
