@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "backend.h"
 #include "threads.h"
 
@@ -209,6 +210,84 @@ be_open(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
 	return err;
 }
 
+/* How many /dev/tunN a driver without /dev/tun offers (MAKEDEV's tun0..tun3) at least. */
+#define STATIC_UNITS	4
+
+/*
+ * A driver without the /dev/tun autoclone (TUN-SPEC's 2008 column): open /dev/tun0, tun1, ...
+ * in turn as programs of the time did, skipping units already open (EBUSY), up to the first
+ * node that does not exist.
+ */
+static int
+open_static(int flags, int *fd, char name[KPI_IFNAMSIZ])
+{
+	char path[32];
+	int d, unit, err = ENOENT;
+
+	for (unit = 0; unit < 256; unit++) {
+		snprintf(path, sizeof(path), "/dev/tun%d", unit);
+		d = kpi_open(path, flags);
+		if (d >= 0) {
+			snprintf(name, KPI_IFNAMSIZ, "tun%d", unit);
+			*fd = d;
+			return 0;
+		}
+		if (errno == ENOENT && unit >= STATIC_UNITS)
+			break;
+		if (errno != ENOENT && errno != EBUSY) {
+			err = errno;
+			agent_errmsg("open %s", path);
+			return err;
+		}
+		if (errno == EBUSY)
+			err = EBUSY;
+	}
+	agent_errmsg("no free /dev/tunN (this driver has no /dev/tun)");
+	return err;
+}
+
+/*
+ * The interface name of the unit open on fd: TUNGIFNAME where the driver has it; else the
+ * unit the open named, or (autoclone) the name of the device node the descriptor is on, as
+ * fdevname(3) gives it.
+ */
+static int
+unit_name(int fd, const char *opened, char *name, size_t cap)
+{
+	struct kpi_ifreq ifr;
+	int err;
+
+	if (agent_feature("tungifname")) {
+		memset(&ifr, 0, sizeof(ifr));
+		if (kpi_ioctl(fd, KPI_TUNGIFNAME, &ifr) < 0) {
+			err = errno;
+			agent_errmsg("TUNGIFNAME");
+			return err;
+		}
+		snprintf(name, cap, "%s", ifr.ifr_name);
+		return 0;
+	}
+	if (opened != NULL) {
+		if (opened != name)
+			snprintf(name, cap, "%s", opened);
+		return 0;
+	}
+#if BSD_SYS_KPI
+	if (kpi_fdevname(fd, name, cap) < 0) {
+		err = errno;
+		agent_errmsg("fdevname");
+		return err;
+	}
+#else
+	if ((err = fdevname_r(fd, name, cap)) != 0) {
+		errno = err;
+		agent_errmsg("fdevname_r");
+		return err;
+	}
+#endif
+	return 0;
+}
+
 static int
 open_dev(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
 {
@@ -221,7 +300,12 @@ open_dev(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
 		agent_errmsg("tap: not provided by this backend");
 		return EOPNOTSUPP;
 	}
-	if (o->name == NULL) {
+	if (o->name == NULL && !agent_feature("autoclone")) {
+		/* no /dev/tun (2008): the first of the static /dev/tunN that opens */
+		if ((err = open_static(flags, &d, ifr.ifr_name)))
+			return err;
+		opened = ifr.ifr_name;
+	} else if (o->name == NULL) {
 		d = kpi_open(TUN_AUTOCLONE, flags);
 		if (d < 0) {
 			agent_errmsg("open %s", TUN_AUTOCLONE);
@@ -234,7 +318,7 @@ open_dev(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
 		}
 		snprintf(path, sizeof(path), "/dev/%s", o->name);
 		d = kpi_open(path, flags);
-		if (d < 0 && errno == ENOENT) {
+		if (d < 0 && errno == ENOENT && agent_feature("if_clone")) {
 			/* make the unit first, as "ifconfig tunN create" does */
 			set_ifr_name(&ifr, o->name);
 			if ((err = sock_ioctl(KPI_AF_INET, KPI_SIOCIFCREATE2, &ifr,
@@ -254,9 +338,7 @@ open_dev(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
 			return err;
 		}
 	}
-	memset(&ifr, 0, sizeof(ifr));
-	if (kpi_ioctl(d, KPI_TUNGIFNAME, &ifr) < 0) {
-		err = errno;
+	if ((err = unit_name(d, opened, ifr.ifr_name, sizeof(ifr.ifr_name)))) {
 		kpi_close(d);
 		agent_errmsg("TUNGIFNAME");
 		return err;

@@ -52,6 +52,7 @@ int	kpik_sysctlbyname(const char *name, void *oldp, kpik_size_t *oldlenp,
 
 int	kpik_devstat(const char *path, unsigned int *uid, unsigned int *gid,
 	    int *perms);
+int	kpik_fdevname(int fd, char *buf, kpik_size_t len);
 int	kpik_bpf_open(const char *ifname, int *fdp);
 int	kpik_sync(void);
 void	kpik_fault_drop_wakeups(long n, const char *wmesg);

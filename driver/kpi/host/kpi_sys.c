@@ -381,6 +381,13 @@ kpi_devstat(const char *path, unsigned int *uid, unsigned int *gid, int *mode)
 }
 
 int
+kpi_fdevname(int fd, char *buf, size_t len)
+{
+	KPI_RET(kpik_fdevname(fd, buf, len));
+	return 0;
+}
+
+int
 kpi_stack_output(const char *ifname, int af, const void *pkt, size_t len)
 {
 	return kpik_stack_output(ifname, af, pkt, len);

@@ -346,6 +346,8 @@ int	kpi_bpf_open(const char *ifname);
 int	kpi_devstat(const char *path, unsigned int *uid, unsigned int *gid,
 	    int *mode);
 /* wait (at most 5 s) until netisr has processed everything queued so far */
+/* the device name behind fd ("tun4"), as DragonFly's fdevname_r(3) */
+int	kpi_fdevname(int fd, char *buf, size_t len);
 int	kpi_sync(void);
 /* the stack sends a packet to an interface (if_output); returns errno */
 int	kpi_stack_output(const char *ifname, int af, const void *pkt,

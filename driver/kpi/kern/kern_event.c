@@ -11,6 +11,7 @@
 #include "kpi_kern.h"
 #include <sys/event.h>
 #include <sys/poll.h>
+#include "../compat/kpi_compat.h"
 #include <sys/file.h>
 
 MALLOC_DEFINE(M_KQUEUE, "kqueue", "memory for kqueue system");
@@ -413,6 +414,8 @@ kpik_kevent(int kqfd, const struct kpik_kevent *kchanges, int nchanges,
 	return error;
 }
 
+int (*kpi_dpoll_hook)(struct pollfd *, unsigned int, int, int *);
+
 int
 kpik_poll(struct kpik_pollfd *kfds, unsigned int nfds, int timeout_ms,
     int *resp)
@@ -426,6 +429,10 @@ kpik_poll(struct kpik_pollfd *kfds, unsigned int nfds, int timeout_ms,
 
 	if (nfds > 1024)
 		return EINVAL;
+	/* devices with a d_poll (compat/2008) answer poll themselves */
+	if (kpi_dpoll_hook != NULL &&
+	    (error = kpi_dpoll_hook(fds, nfds, timeout_ms, resp)) != -1)
+		return error;
 	kq = kmalloc(sizeof(*kq), M_KQUEUE, M_WAITOK | M_ZERO);
 	TAILQ_INIT(&kq->kq_knlist);
 	evs = kmalloc(sizeof(*evs) * (2 * nfds + 1), M_TEMP, M_WAITOK | M_ZERO);

@@ -106,6 +106,7 @@ struct ifnet {
 	int	if_nmbclusters;
 	int	if_nmbjclusters;
 	int	if_kpi_attached;	/* kpi: between if_attach and if_detach */
+	void	(*if_kpi_start1)(struct ifnet *);	/* kpi: compat/2010 if_start */
 };
 typedef void if_init_f_t(void *);
 

@@ -82,6 +82,7 @@ struct dev_clone_args {
 	struct ucred	*a_cred;
 	int		a_mode;
 };
+struct dev_poll_args;		/* compat/2008 (d_poll, before 2009) */
 struct dev_revoke_args {
 	struct dev_generic_args a_head;
 };
@@ -126,6 +127,7 @@ struct dev_ops {
 	d_clone_t	*d_clone;
 	d_revoke_t	*d_revoke;
 	int		(*d_uksmap)(void *, int, struct cdev *, void *);
+	int		(*d_poll)(struct dev_poll_args *);	/* kpi: compat/2008 */
 #define dev_ops_last_field	d_uksmap
 };
 
