@@ -22,7 +22,6 @@ import re
 import secrets
 import shutil
 import socket
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from tunlab import libvirt_daemon
 from tunlab.errors import GuestDied, SetupError
-from tunlab.machine import Drive, GuestSpec, Machine, register_backend, track, untrack
+from tunlab.libvirt_daemon import lv_call
+from tunlab.machine import Drive, GuestSpec, Machine, register_backend, socket_dir, track, untrack
 
 NAMESPACE = "https://tunlab.invalid/libvirt/1"  # of the <tunlab:run> element in <metadata>
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
@@ -165,6 +165,14 @@ def qemu_pid(name: str) -> int | None:
     return None
 
 
+def _owned(pid: int) -> bool:
+    """The process runs as this user (so this run may stop it)."""
+    try:
+        return os.stat(f"/proc/{pid}").st_uid == os.geteuid()
+    except OSError:
+        return False
+
+
 _swept: set[str] = set()  # daemons (URIs) already swept by this process
 
 
@@ -214,7 +222,7 @@ class LibvirtMachine(Machine):
         own when its path is too long for a unix socket address."""
         if len(str(self.run_dir / "console.sock")) <= _SUN_PATH_MAX:
             return self.run_dir
-        self._tmp_dir = Path(tempfile.mkdtemp(prefix="tunlab-lv-"))
+        self._tmp_dir = socket_dir("tunlab-lv-")
         return self._tmp_dir
 
     def start(self, connect_timeout: float) -> None:
@@ -237,17 +245,19 @@ class LibvirtMachine(Machine):
             (self.run_dir / "domain.xml").write_text(xml)
             deadline = time.monotonic() + max(connect_timeout, 30.0)
             try:
-                self.dom = conn.defineXML(xml)
-                self.dom.createWithFlags(lv.VIR_DOMAIN_START_PAUSED)
+                self.dom = lv_call(conn.defineXML, xml)
+                lv_call(self.dom.createWithFlags, lv.VIR_DOMAIN_START_PAUSED)
             except lv.libvirtError as e:
                 raise GuestDied(f"libvirt could not start domain {self.name} ({ep.uri}): "
                                 f"{e.get_error_message()}{self._log_hint()}") from None
             self._pid = qemu_pid(self.name)
+            if self._pid and ep.private and ep.base is not None and _owned(self._pid):
+                libvirt_daemon.record_pid(ep.base, self._pid)  # the sweep may stop it
             self.console = self._connect(paths[0], deadline)
             self.control = self._connect(paths[1], deadline)
             self._wait_accepted(deadline)
             try:
-                self.dom.resume()
+                lv_call(self.dom.resume)
             except lv.libvirtError as e:
                 raise GuestDied(f"libvirt could not resume domain {self.name}: {e.get_error_message()}"
                                 f"{self._log_hint()}") from None
@@ -297,7 +307,7 @@ class LibvirtMachine(Machine):
         if self.dom is None:
             return False
         try:
-            return bool(self.dom.isActive())
+            return bool(lv_call(self.dom.isActive))
         except Exception:  # libvirtError: the domain or the daemon is gone
             return False
 
@@ -330,15 +340,15 @@ class LibvirtMachine(Machine):
         dom = self.dom
         if dom is not None:
             try:
-                if dom.isActive():
-                    dom.destroy()
+                if lv_call(dom.isActive):
+                    lv_call(dom.destroy)
             except Exception:  # libvirtError: already gone, or the daemon is
                 pass
             self._final = self._state()
             self.dom = None
             self._save_log()
             try:
-                dom.undefine()
+                lv_call(dom.undefine)
             except Exception:
                 pass
         if self._tmp_dir is not None:

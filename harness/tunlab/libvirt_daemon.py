@@ -18,9 +18,19 @@ plain log file (stdio_handler = "file"), so no virtlogd runs. The QEMU capabilit
 probes before its first domain (about 4 s here) are kept under build/libvirt/ for the next.
 (Not as root, libvirtd runs as the user, in session mode, without the namespaces.)
 
+The directory is made in /tmp whatever TMPDIR says (machine.socket_dir): libvirt's socket
+paths under it must fit a unix socket address (107 bytes).
+
 Stopping destroys and undefines every domain in it, ends libvirtd (SIGTERM, then SIGKILL),
-kills any process still using its directory (a QEMU, a virtlogd) and removes the directory.
-The next start also cleans up the directory of a private daemon whose harness was killed.
+kills the processes recorded in its `pids` file (the daemon; through it, QEMU) and removes the
+directory. The next start also cleans up the directory of a private daemon whose harness was
+killed: only a directory that is this user's own (not a link; owner checked), and only the
+processes it recorded, each by pid and start time (a reused pid is left alone); never a
+process found by a substring of its command line.
+
+Ctrl-C while libvirt's C code runs would surface as SystemError (the interrupt is raised in
+libvirt's error callback): `signals_deferred` holds SIGINT/SIGTERM/SIGHUP over each call, so
+the KeyboardInterrupt comes right after it, where the clean-up paths see it.
 """
 
 from __future__ import annotations
@@ -31,9 +41,9 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -41,10 +51,10 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ContextManager, Iterator
+from typing import Any, Callable, ContextManager, Iterator, TypeVar
 
 from tunlab.errors import SetupError
-from tunlab.machine import pid_running
+from tunlab.machine import pid_running, proc_stat, processes_where, socket_base, socket_dir
 from tunlab.paths import BUILD
 from tunlab.timeouts import for_accel
 
@@ -97,6 +107,7 @@ class Endpoint:
     uri: str
     log_dir: Path | None
     private: bool = False
+    base: Path | None = None  # a private daemon's directory (its `pids` file)
 
 
 _lv: ModuleType | None = None
@@ -165,29 +176,83 @@ def _die_with_parent() -> None:
 
 def start_time(pid: int) -> str:
     """A process's start time (/proc/PID/stat field 22): tells a reused pid apart."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
+    fields = proc_stat(pid)
+    return fields[19] if len(fields) > 19 else ""
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+    return processes_where(1, pid)
+
+
+_T = TypeVar("_T")
+_DEFERRED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP while libvirt's C code runs (main thread only); a
+    signal that came meanwhile is delivered when the block ends. A KeyboardInterrupt that
+    still surfaces as SystemError (raised inside a libvirt callback) is turned back into one."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    except SystemError as e:
+        if isinstance(e.__cause__ or e.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt("interrupted in a libvirt call") from None
+        raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def lv_call(fn: Callable[..., _T], *args: Any) -> _T:
+    """fn(*args) with signals deferred (see signals_deferred)."""
+    with signals_deferred():
+        return fn(*args)
+
+
+def record_pid(base: Path, pid: int) -> None:
+    """Note in `base`'s pids file a process the private daemon started (pid and start time),
+    for stop() and for the sweep after a killed harness."""
+    started = start_time(pid)
+    if started:
+        with open(base / "pids", "a") as f:
+            f.write(f"{pid} {started}\n")
+
+
+def recorded(base: Path) -> list[tuple[int, str]]:
+    try:
+        rows = (base / "pids").read_text().split("\n")
+    except OSError:
+        return []
+    out = []
+    for row in rows:
+        parts = row.split()
+        if len(parts) == 2 and parts[0].isdigit():
+            out.append((int(parts[0]), parts[1]))
+    return out
+
+
+def kill_recorded(base: Path, timeout: float = 10.0) -> list[int]:
+    """SIGKILL the processes recorded in `base`'s pids file that still run with the recorded
+    start time (a pid reused by another process is left alone); wait until they are gone."""
+    pids = [pid for pid, started in recorded(base) if pid_running(pid) and start_time(pid) == started]
+    for pid in pids:
         try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + timeout
+    while any(pid_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pids
 
 
-def _users_of(base: Path) -> list[int]:
-    """Processes (not this one) whose command line or environment names `base`."""
+def users_of(base: Path) -> list[int]:
+    """Processes (not this one) whose command line or environment names `base`. For
+    diagnostics and tests only: nothing is ever killed on this evidence."""
     needle = str(base).encode()
     found = []
     for entry in os.scandir("/proc"):
@@ -204,31 +269,31 @@ def _users_of(base: Path) -> list[int]:
     return found
 
 
-def kill_users(base: Path, timeout: float = 10.0) -> list[int]:
-    """SIGKILL every process still using `base` and wait until they are gone."""
-    pids = [p for p in _users_of(base) if pid_running(p)]
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + timeout
-    while any(pid_running(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return pids
+def _own_dir(d: Path) -> bool:
+    """A real directory (not a link) owned by this user, with an owner file of ours."""
+    try:
+        st, owner = os.lstat(d), os.lstat(d / "owner")
+    except OSError:
+        return False
+    me = os.geteuid()
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid == me and stat.S_ISREG(owner.st_mode)
+            and owner.st_uid == me)
 
 
 def sweep_stale_dirs() -> list[Path]:
-    """Clean up private daemons whose harness died without stopping them."""
+    """Clean up private daemons whose harness died without stopping them: this user's own
+    directories only, and only the processes they recorded."""
     swept = []
-    for d in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+    for d in socket_base().glob(PREFIX + "*"):
+        if not _own_dir(d):
+            continue
         try:
             pid, started = (d / "owner").read_text().split()
         except (OSError, ValueError):
             continue
-        if start_time(int(pid)) == started:
+        if not pid.isdigit() or start_time(int(pid)) == started:
             continue  # its run is still going
-        kill_users(d)
+        kill_recorded(d)
         shutil.rmtree(d, ignore_errors=True)
         swept.append(d)
     return swept
@@ -270,7 +335,7 @@ class PrivateDaemon:
                     f"some containers do); set {ENV_URI} to a running libvirt, e.g. qemu:///system")
         timeout = timeout if timeout is not None else START_TIMEOUT * for_accel("tcg").scale
         sweep_stale_dirs()
-        base = self.base = Path(tempfile.mkdtemp(prefix=PREFIX))
+        base = self.base = socket_dir(PREFIX)
         (base / "owner").write_text(f"{os.getpid()} {start_time(os.getpid())}\n")
         caps = base / "cache" / "libvirt" / "qemu" / "cache" / "capabilities"
         for d in ("config/libvirt", "data", "home", caps.relative_to(base)):
@@ -293,15 +358,17 @@ class PrivateDaemon:
                    sys.executable, "-c", REAPER] + cmd
         with open(base / "libvirtd.log", "wb") as log:
             self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+                                         start_new_session=True)  # Ctrl-C reaches only the harness
+        record_pid(base, self.proc.pid)
         uri = f"qemu+unix:///session?socket={base / 'runtime' / 'libvirt' / 'libvirt-sock'}"
         try:
             conn = self._open(lv, uri, time.monotonic() + timeout)
             try:
                 # Have libvirt probe QEMU now rather than at the first boot, and keep the result.
-                conn.getDomainCapabilities(None, "x86_64", None, "qemu", 0)
+                lv_call(conn.getDomainCapabilities, None, "x86_64", None, "qemu", 0)
             finally:
-                conn.close()
+                lv_call(conn.close)
         except BaseException:
             self.stop()
             raise
@@ -311,7 +378,7 @@ class PrivateDaemon:
                 shutil.copy(f, CAPS_CACHE / f.name)
         except OSError:
             pass
-        self.endpoint = Endpoint(uri, base / "cache" / "libvirt" / "qemu" / "log", private=True)
+        self.endpoint = Endpoint(uri, base / "cache" / "libvirt" / "qemu" / "log", private=True, base=base)
         return self.endpoint
 
     def _open(self, lv: ModuleType, uri: str, deadline: float) -> Any:
@@ -321,7 +388,7 @@ class PrivateDaemon:
                 raise SetupError(f"the private libvirt daemon exited at start-up (status "
                                  f"{self.proc.returncode}):\n{self._log_tail()}")
             try:
-                return lv.open(uri)
+                return lv_call(lv.open, uri)
             except lv.libvirtError as e:
                 err = e.get_error_message()
             if time.monotonic() > deadline:
@@ -351,7 +418,7 @@ class PrivateDaemon:
                     self.proc.wait()
             self.proc = None
         if self.base is not None:
-            kill_users(self.base)
+            kill_recorded(self.base)
             try:  # the daemon's own log outlives its directory: the last one is kept
                 shutil.copy(self.base / "libvirtd.log", LAST_LOG)
             except OSError:

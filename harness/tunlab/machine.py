@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -121,28 +122,30 @@ class ProcessMachine(Machine):
         return self.proc.pid if self.proc else None
 
 
-def pid_running(pid: int) -> bool:
-    """Alive and not a zombie (an exited child of an init that does not reap is one)."""
+def proc_stat(pid: int | str) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state, ppid, pgrp, ...; field
+    22 of the file, the start time, is index 19), or [] when there is no such process."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return False
+        return []
 
 
-def _group_members(pgid: int) -> list[int]:
-    """Running processes in process group `pgid`."""
+def pid_running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child of an init that does not reap is one)."""
+    fields = proc_stat(pid)
+    return bool(fields) and fields[0] != "Z"
+
+
+def processes_where(field: int, value: int) -> list[int]:
+    """Running processes whose stat field `field` (1: ppid, 2: pgrp) is `value`."""
     found = []
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            found.append(int(entry.name))
+        if entry.name.isdigit():
+            fields = proc_stat(entry.name)
+            if len(fields) > field and fields[field] == str(value) and fields[0] != "Z":
+                found.append(int(entry.name))
     return found
 
 
@@ -151,7 +154,7 @@ def kill_orphans(pgid: int, timeout: float = 5.0) -> list[int]:
     has ended and been reaped), and wait until it is gone. While the group has members its
     number cannot name another process's group; if a process `pgid` exists again, the number
     was reused and nothing is killed."""
-    members = _group_members(pgid)
+    members = processes_where(2, pgid)
     if not members or pgid in members:
         return []
     try:
@@ -162,6 +165,21 @@ def kill_orphans(pgid: int, timeout: float = 5.0) -> list[int]:
     while any(pid_running(p) for p in members) and time.monotonic() < deadline:
         time.sleep(0.02)
     return members
+
+
+def socket_dir(prefix: str) -> Path:
+    """A new private directory (mode 0700) for unix sockets. A socket's path has at most 107
+    bytes, so it is made in /tmp whatever TMPDIR says (a long TMPDIR broke the libvirt
+    backend), and in TMPDIR only when /tmp cannot be written."""
+    for base in ("/tmp", tempfile.gettempdir()):
+        if os.access(base, os.W_OK | os.X_OK):
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def socket_base() -> Path:
+    """Where socket_dir makes its directories."""
+    return Path("/tmp") if os.access("/tmp", os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
 
 
 _live: set[Machine] = set()

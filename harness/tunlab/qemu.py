@@ -19,12 +19,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 from tunlab.errors import GuestDied, SetupError
-from tunlab.machine import GuestSpec, ProcessMachine, register_backend, track
+from tunlab.machine import GuestSpec, ProcessMachine, register_backend, socket_dir, track
 
 QEMU = "qemu-system-x86_64"
 _KVM_GET_API_VERSION = 0xAE00
@@ -134,7 +133,7 @@ class QemuMachine(ProcessMachine):
             raise SetupError(f"{QEMU} not found: run `make deps` (installs qemu-system-x86)")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # Unix socket paths are limited to 108 bytes: keep them short, outside the run dir.
-        sock_dir = Path(tempfile.mkdtemp(prefix="tunlab-"))
+        sock_dir = socket_dir("tunlab-")
         listeners = {}
         for name in ("console", "control"):
             path = sock_dir / f"{name}.sock"

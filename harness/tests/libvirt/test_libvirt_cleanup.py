@@ -119,7 +119,7 @@ def test_private_daemon_stopped_under_a_running_guest_leaves_no_process(guest_po
     assert not libvirt_daemon.pid_running(libvirtd)
     assert not libvirt_daemon.pid_running(qemu)
     assert not base.exists()
-    assert libvirt_daemon.kill_users(base) == []  # nothing (QEMU, virtlogd) still uses it
+    assert libvirt_daemon.users_of(base) == []  # nothing (QEMU, virtlogd) still uses it
     g.stop()  # the daemon is gone: this must neither hang nor raise
     assert not g.machine.alive()
 
@@ -172,6 +172,6 @@ def test_a_killed_harness_takes_its_private_daemon_and_qemu_along(guest_pool):
     while libvirt_daemon.pid_running(child["pid"]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not libvirt_daemon.pid_running(child["pid"]), "the killed run's QEMU outlived it"
-    assert libvirt_daemon.kill_users(base) == [], "a process of the killed run's daemon outlived it"
+    assert libvirt_daemon.users_of(base) == [], "a process of the killed run's daemon outlived it"
     assert base in libvirt_daemon.sweep_stale_dirs()
     assert not base.exists()
