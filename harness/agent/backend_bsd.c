@@ -293,6 +293,7 @@ open_dev(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
 {
 	struct kpi_ifreq ifr;
 	char path[32];
+	const char *opened = o->name;	/* the unit the open named, if any */
 	int d, err, created = 0, on;
 	int flags = KPI_O_RDWR | (o->nonblock ? KPI_O_NONBLOCK : 0);
 
@@ -340,7 +341,6 @@ open_dev(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
 	}
 	if ((err = unit_name(d, opened, ifr.ifr_name, sizeof(ifr.ifr_name)))) {
 		kpi_close(d);
-		agent_errmsg("TUNGIFNAME");
 		return err;
 	}
 	on = o->pi ? 1 : 0;
