@@ -18,7 +18,7 @@ from typing import Iterator
 import pytest
 
 from tunlab import targets
-from tunlab.checks import echo_reply, expect_error
+from tunlab.checks import echo_reply, expect_error  # noqa: F401  (the suite imports expect_error from here)
 from tunlab.errors import AgentError, TunlabError
 from tunlab.packets import LOCAL, LOCAL6, PEER, PEER6, icmp6_echo, is_noise, parse_icmp6
 from tunlab.protocol import Frame
@@ -256,6 +256,21 @@ class Instruments:
                                  "stock driver (the session should export TUNLAB_DRIVER_KO)")
 
     # -- cleanup ----------------------------------------------------------------------------
+    def check_clean(self, before: dict[str, int]) -> None:
+        """After cleanup(): the driver's objects are back at `before` (the test's start);
+        otherwise the guest must not serve another test (the plugin boots a fresh one)."""
+        if self.guest.broken:
+            return
+        try:
+            after = self.kstat()
+        except TunlabError as e:
+            self.guest.broken = f"could not check the state after the test: {e}"
+            return
+        left = {k: (before[k], after[k]) for k in DRIVER_OBJECTS
+                if k in before and k in after and after[k] > before[k]}
+        if left:
+            self.guest.broken = f"the test left driver objects behind (before, after): {left}"
+
     def cleanup(self) -> None:
         """Closes what the test left open, reloads the module, destroys the units it
         created. What cannot be undone makes the guest unusable for the next test (the

@@ -16,6 +16,7 @@ machine skips its tests; any other set-up failure is an error.
 from __future__ import annotations
 
 import os
+import random
 import re
 import time
 from pathlib import Path
@@ -42,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_pytest_options(g)
     g.addoption("--tunlab-logs", type=Path, default=None,
                 help="where per-test logs go (default: build/test-logs/<date-time>-<pid>)")
+    g.addoption("--shuffle", type=int, default=None, metavar="SEED",
+                help="run the tests in a random order drawn from SEED (verdicts must not "
+                     "depend on the order)")
     g.addoption("--conformance-json", type=Path, default=None,
                 help="where to write the conformance row summary "
                      "(default: build/conformance/<column>.json)")
@@ -206,7 +210,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    seed = config.getoption("shuffle")
+    if seed is not None:
+        random.Random(seed).shuffle(keep)
+    items[:] = keep
 
 
 def _logs_root(config: pytest.Config) -> Path:

@@ -10,9 +10,9 @@ from agent_proc import AGENT, Agent
 
 @pytest.fixture(scope="session")
 def agent_bin():
-    if not os.access(AGENT, os.X_OK):
-        pytest.skip("agent binary %s is missing: build it with `make -C harness/agent` "
-                    "(the top-level Makefile does this first)" % AGENT)
+    """The agent, built if it is not (a build failure is an error of the run, not a skip)."""
+    from tunlab.image_linux import build_agent
+    build_agent()
     return AGENT
 
 

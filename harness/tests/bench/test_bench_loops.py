@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from tunlab import bench
+from tunlab.image_linux import build_agent
 from tunlab.paths import BUILD
 
 AGENT = BUILD / "agent" / "tunlab-agent"
@@ -24,9 +25,7 @@ LOCAL, PEER = "10.77.9.1", "10.77.9.2"
 
 @pytest.fixture(scope="module")
 def netns():
-    for b in (AGENT, BARE):
-        if not os.access(b, os.X_OK):
-            pytest.skip(f"{b} is missing: build it with `make -C harness/agent`")
+    build_agent()  # AGENT and BARE; a build failure is an error, not a skip
     if not os.path.exists("/dev/net/tun") or os.geteuid() != 0 or not shutil.which("unshare"):
         pytest.skip("needs root, /dev/net/tun and unshare(1) for a private network namespace")
     probe = subprocess.run(NETNS + ["true"], capture_output=True)
@@ -94,7 +93,6 @@ def test_bare_program_jumbo_cell_sets_the_mtu(netns):
 @pytest.mark.parametrize("arg", ["", "sideways,64,100", "rtt,20,100", "rtt,64", "rtt,64,100,reps=0",
                                  "rtt,64,100,frobnicate"])
 def test_bare_program_refuses_bad_arguments(arg):
-    if not os.access(BARE, os.X_OK):
-        pytest.skip(f"{BARE} is missing")
+    build_agent()
     res = subprocess.run([str(BARE)] + ([arg] if arg else []), capture_output=True, text=True, timeout=10)
     assert res.returncode == 2 and "usage:" in res.stderr

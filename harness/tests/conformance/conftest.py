@@ -25,13 +25,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def k(guest, request: pytest.FixtureRequest) -> Iterator[Instruments]:
-    """The agent's instruments; undoes what the test made when it ends."""
+    """The agent's instruments; undoes what the test made when it ends, then checks that
+    the guest is as clean as the test found it (no unit, interface, node or driver object
+    left): a guest that is not is thrown away, so that no test sees another's leftovers."""
     kernel = Instruments(guest, driver=request.config.getoption("driver"))
+    before = kernel.kstat()
     try:
         yield kernel
     finally:
         if not guest.broken and guest.machine.alive():
             kernel.cleanup()
+            kernel.check_clean(before)
 
 
 @pytest.fixture

@@ -94,12 +94,13 @@ def test_I6_tunsdebug_tungdebug_and_the_sysctl(k):
 
 
 @pytest.mark.row("I7")
-def test_I7_tunsifpid_shown_by_ifconfig_and_cleared_at_close(k):
+def test_I7_open_records_the_pid_tunsifpid_names_the_caller_close_clears_it(k):
     name = k.create()
-    dev = k.open(name=name)
-    assert "Opened by PID" not in k.status(name)
-    dev.ioctl("TUNSIFPID")
     pid = k.proc().int("pid")
+    dev = k.open(name=name)
+    status = k.status(name)
+    assert f"\tOpened by PID {pid}\n" in status, f"status after open: {status!r}"
+    dev.ioctl("TUNSIFPID")
     status = k.status(name)
     assert f"\tOpened by PID {pid}\n" in status, f"status after TUNSIFPID: {status!r}"
     dev.close()

@@ -7,6 +7,7 @@ import pytest
 
 from tunlab.errors import GuestCrash
 from tunlab.guest import Guest
+from tunlab.image_linux import build_agent
 from tunlab.machine import GuestSpec
 from tunlab.paths import BUILD
 
@@ -15,8 +16,7 @@ AGENT = BUILD / "agent" / "tunlab-agent"
 
 @pytest.fixture
 def agent_spec():
-    if not AGENT.exists():
-        pytest.skip(f"{AGENT} not built: run `make agent`")
+    build_agent()  # a build failure is an error of the run, not a skip
     return GuestSpec(target="kpi", name="agent-stdio", program=(str(AGENT), "--stdio"))
 
 
