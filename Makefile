@@ -39,6 +39,8 @@ image: deps
 check: deps agent
 	$(MAKE) -s -f driver/Makefile.host test fuzz-smoke
 	$(PYTEST) -q harness/tests/unit harness/tests/agent harness/tests/dragonfly $(PYTEST_ARGS)
+	sh scripts/check-agent-dfly.sh
+	sh scripts/check-kmod-dfly.sh
 	sh scripts/bench-gate.sh
 	$(PYTEST) -q -m "not vm" harness/tests/bench $(PYTEST_ARGS)
 	$(PYTEST) -q --target kpi harness/tests/kpi harness/tests/conformance $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 
 HOST_PACKAGES="qemu-system-x86 qemu-utils python3 python3-pytest make gcc libc6-dev clang libclang-rt-14-dev
-llvm valgrind genisoimage shellcheck libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients python3-libvirt libxml2-utils python3-matplotlib"
+llvm valgrind bmake genisoimage shellcheck libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients python3-libvirt libxml2-utils python3-matplotlib"
 GUEST_PACKAGES="linux-image-amd64 busybox-static"
 GUEST_DIR=build/guest-debs
 

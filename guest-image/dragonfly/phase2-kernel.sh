@@ -24,8 +24,14 @@ check sys-extracted test -f /usr/src/sys/config/X86_64_GENERIC
 step kernconf sh "$here/mkkernconf.sh" /usr/src/sys/config/X86_64_GENERIC "$conf" "$TUNLAB_KERNCONF"
 cp "$conf" /boot/tunlab-kernconf.txt
 
-step nativekernel sh -c "cd /usr/src && make -j$TUNLAB_JOBS nativekernel KERNCONF=$TUNLAB_KERNCONF"
-step installkernel sh -c "cd /usr/src && make installkernel KERNCONF=$TUNLAB_KERNCONF DESTLABEL=alt"
+# Only the tun module is built with the tun-less kernel (MODULES_OVERRIDE, make.conf(5)):
+# X86_64_GENERIC has everything else the image uses built in (acpi, ahci, hammer2, tmpfs,
+# bpf, sio), nothing is loaded from loader.conf, and building every module under TCG is most
+# of this phase. installkernel gets the same list, else it would build the others to install
+# them. The stock kernel in kernel.alt keeps the CD's full module set.
+modules="MODULES_OVERRIDE=net/tun"
+step nativekernel sh -c "cd /usr/src && make -j$TUNLAB_JOBS nativekernel KERNCONF=$TUNLAB_KERNCONF $modules"
+step installkernel sh -c "cd /usr/src && make installkernel KERNCONF=$TUNLAB_KERNCONF DESTLABEL=alt $modules"
 check kernel-installed test -f /boot/kernel.alt/kernel
 stock=missing
 for f in /boot/kernel.alt/if_tun.ko /boot/kernel.alt/modules/if_tun.ko; do

@@ -33,10 +33,19 @@ step session-script install -m 555 "$here/tunlab-session.sh" /usr/local/libexec/
 step rc-script install -m 555 "$here/tunlab.rc" /etc/rc.d/tunlab
 grep -q '^tunlab_enable=' /etc/rc.conf || echo 'tunlab_enable="YES"' >>/etc/rc.conf
 
-# The driver is built at every session like this: prove the route with DragonFly's own tun.
-rm -rf /tmp/tunlab-kmodcheck
-step kmod-copy cp -R /usr/src/sys/net/tun /tmp/tunlab-kmodcheck
-step kmod-check make -C /tmp/tunlab-kmodcheck SYSDIR=/usr/src/sys
-check kmod-built sh -c 'ls /tmp/tunlab-kmodcheck/*.ko'
-rm -rf /tmp/tunlab-kmodcheck
+# -- module check (begin) --
+# The driver is built at every session like this: prove the route with DragonFly's own tun,
+# copied to a fresh directory, one make. Its Makefile lacks driver/Makefile's first-make fix
+# (kmod.mk adds -I@/../include while the @ link is missing; /usr/src has no include/, and
+# -Wmissing-include-dirs with -Werror fails the build), so make the @ link first, as a first
+# make would. scripts/check-kmod-dfly.sh runs these steps against a DragonFly tree.
+kmoddir=${TUNLAB_KMODCHECK_DIR:-/tmp/tunlab-kmodcheck}
+sysdir=${TUNLAB_SYSDIR:-/usr/src/sys}
+rm -rf "$kmoddir"
+step kmod-copy cp -R "$sysdir/net/tun" "$kmoddir"
+step kmod-link ln -s "$sysdir" "$kmoddir/@"
+step kmod-check make -C "$kmoddir" SYSDIR="$sysdir"
+check kmod-built sh -c "ls '$kmoddir'/*.ko"
+rm -rf "$kmoddir"
+# -- module check (end) --
 done_phase

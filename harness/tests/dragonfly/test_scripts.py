@@ -7,10 +7,10 @@ import os
 import shutil
 import subprocess
 import textwrap
-import time
 
 import pytest
 
+from session_standin import run_phase_steps, run_session_script, write_stubs
 from tunlab.dragonfly_console import explain_session_failure
 from tunlab.image_dragonfly import RECIPE
 
@@ -83,19 +83,7 @@ def test_kernel_config_refuses_a_generic_it_does_not_understand(tmp_path, change
 
 
 def _run_phase_steps(tmp_path, body):
-    """Runs `body` after sourcing common.sh, with power-off commands replaced by functions."""
-    script = tmp_path / "t.sh"
-    script.write_text(textwrap.dedent(f"""\
-        PHASE=test
-        TUNLAB_LOGDIR={tmp_path}
-        HEARTBEAT=5
-        . {RECIPE / 'common.sh'}
-        shutdown() {{ echo "FAKE-SHUTDOWN $*"; }}
-        halt() {{ echo "FAKE-HALT $*"; }}
-        sleep() {{ :; }}
-        [ "$(command -v shutdown)" = shutdown ] || exit 97
-        """) + body)
-    return subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=60)
+    return run_phase_steps(tmp_path, body)
 
 
 def test_failed_step_prints_its_output_then_the_failed_line_then_powers_off(tmp_path):
@@ -150,12 +138,9 @@ echo "nohup $*" >>"$STUBLOG"
 
 
 def _session(tmp_path, with_cd=True, **env):
-    stubs = tmp_path / "stubs"
-    stubs.mkdir(exist_ok=True)
-    for name, text in {"make": STUB_MAKE, "gmake": STUB_MAKE, "kldload": STUB_KLDLOAD, "nohup": STUB_NOHUP,
-                       "kldstat": "#!/bin/sh\necho ' 5    1 0xffffffff8230a000 5b48     if_tun.ko'\n"}.items():
-        (stubs / name).write_text(text)
-        (stubs / name).chmod(0o755)
+    stubs = write_stubs(tmp_path / "stubs", {
+        "make": STUB_MAKE, "gmake": STUB_MAKE, "kldload": STUB_KLDLOAD, "nohup": STUB_NOHUP,
+        "kldstat": "#!/bin/sh\necho ' 5    1 0xffffffff8230a000 5b48     if_tun.ko'\n"})
     cd = tmp_path / "cd"
     if with_cd:
         for d in ("agent", "driver"):
@@ -169,15 +154,7 @@ def _session(tmp_path, with_cd=True, **env):
                 "TUNLAB_STATE": str(tmp_path / "state"), "TUNLAB_NO_POWEROFF": "1",
                 "TUNLAB_SESSION_DIR": str(cd) if with_cd else "", "TUNLAB_CDS": "",
                 "TUNLAB_AGENT": str(image_agent), "TUNLAB_PORT": "/dev/cuaa1", **env}
-    res = subprocess.run(["sh", str(RECIPE / "tunlab-session.sh")], capture_output=True, text=True,
-                         env=full_env, timeout=60)
-    stublog = tmp_path / "stub.log"
-    deadline = time.monotonic() + 5  # the agent is started in the background
-    while res.returncode == 0 and "nohup" not in (stublog.read_text() if stublog.exists() else ""):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    return res, stublog.read_text() if stublog.exists() else ""
+    return run_session_script(full_env)
 
 
 def test_session_builds_loads_our_driver_and_starts_the_agent(tmp_path):
