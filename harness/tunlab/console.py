@@ -5,8 +5,8 @@ Everything is bounded, whatever the guest sends:
 - the log is capped (boundedlog.py: TUNLAB_CONSOLE_LOG_MB, default 32, a marker where cut);
 - a line that never ends is cut every LINE_MAX characters (each piece is matched as a line),
   so the work per byte is constant: a line-less flood costs what a normal one does;
-- the cleaned text kept for cursors (ConsoleCursor) is the last STREAM_KEEP characters, the
-  line tail the last TAIL_LINES lines;
+- the cleaned text kept for cursors (ConsoleCursor) is about the last STREAM_KEEP characters,
+  the line tail the last TAIL_LINES lines;
 - tails quoted in messages are capped and made safe for a terminal (safetext.py).
 
 The reading thread logs a chunk, then updates the tail and the cleaned text under one lock,
@@ -76,8 +76,11 @@ class ConsoleWatcher:
         self._partial = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._held = ""          # decoded text whose end may be an unfinished escape
-        self._stream = ""        # cleaned text (CR and CRLF as newlines) for cursors ...
-        self._stream_start = 0   # ... and the absolute offset of its first character
+        # cleaned text (CR and CRLF as newlines) for cursors, in pieces, the first at absolute
+        # offset _stream_start; _stream_end is where the last one ends
+        self._stream: collections.deque[str] = collections.deque()
+        self._stream_start = 0
+        self._stream_end = 0
         self._cond = threading.Condition()
         self.crash: tuple[str, str, float] | None = None  # kind, title, when
         self.disk_full: DiskFull | None = None  # writing a log failed: the disk is full
@@ -136,16 +139,19 @@ class ConsoleWatcher:
         clean = _ANSI.sub("", text)
         if not clean:
             return
-        self._stream += clean.replace("\r\n", "\n").replace("\r", "\n")
-        if len(self._stream) > 2 * STREAM_KEEP:
-            drop = len(self._stream) - STREAM_KEEP
-            self._stream = self._stream[drop:]
-            self._stream_start += drop
+        piece = clean.replace("\r\n", "\n").replace("\r", "\n")
+        self._stream.append(piece)
+        self._stream_end += len(piece)
+        while self._stream_end - self._stream_start - len(self._stream[0]) >= STREAM_KEEP:
+            self._stream_start += len(self._stream.popleft())
         *lines, last = clean.replace("\r", "").split("\n")
         if lines:
             self._line(self._partial + lines[0])
             for line in lines[1:]:
-                self._line(line)
+                if len(line) <= LINE_MAX:
+                    self._one_line(line)
+                else:
+                    self._line(line)
             self._partial = last
         else:
             self._partial += last
@@ -176,13 +182,18 @@ class ConsoleWatcher:
         with self._cond:
             gap = max(0, self._stream_start - offset)
             start = max(offset, self._stream_start)
-            text = self._stream[start - self._stream_start:]
-            return text, start + len(text), gap
+            parts, at = [], self._stream_end
+            for piece in reversed(self._stream):
+                if at <= start:
+                    break
+                at -= len(piece)
+                parts.append(piece[max(0, start - at):])
+            return "".join(reversed(parts)), self._stream_end, gap
 
     @property
     def stream_end(self) -> int:
         with self._cond:
-            return self._stream_start + len(self._stream)
+            return self._stream_end
 
     # -- for the harness ------------------------------------------------------------------
     def tail(self, lines: int = 40) -> str:

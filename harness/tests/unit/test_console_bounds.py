@@ -52,7 +52,7 @@ def test_lineless_flood_keeps_memory_and_log_bounded(pair, tmp_path):
     _wait_seen(w, len(flood))
     t.join(10)
     assert len(w._partial) <= LINE_MAX
-    assert len(w._stream) <= 2 * STREAM_KEEP
+    assert sum(map(len, w._stream)) <= STREAM_KEEP + 65536
     assert all(len(line) <= LINE_MAX for line in w.lines())
     assert len(w.tail()) <= TAIL_MAX + 100
     peer.sendall(b"\nKernel panic - not syncing: after the flood\n")
@@ -137,3 +137,21 @@ def test_cursor_over_a_flood_stays_bounded_and_finds_the_end(pair, tmp_path):
     assert m.group(0) == "DONE"
     assert len(cur.text) <= 2 * console_mod.CURSOR_KEEP
     assert "characters of console output were not kept" in cur.text or len(cur.text) < 6 << 20
+
+
+def test_stream_reads_from_any_offset_and_reports_what_was_dropped(pair, tmp_path):
+    make, peer = pair
+    w = make(tmp_path / "console.log")
+    sent = "".join(f"row {i}\n" for i in range(1000))
+    for i in range(0, len(sent), 777):
+        peer.sendall(sent[i:i + 777].encode())
+    _wait_seen(w, len(sent))
+    for offset in (0, 1, 776, 777, 778, 5000, len(sent)):
+        text, end, gap = w.read_stream(offset)
+        assert (text, end, gap) == (sent[offset:], len(sent), 0)
+    t = _send_all(peer, b"z" * (3 * STREAM_KEEP))
+    _wait_seen(w, len(sent) + 3 * STREAM_KEEP)
+    t.join(10)
+    text, end, gap = w.read_stream(0)
+    assert gap > 0 and gap + len(text) == end == len(sent) + 3 * STREAM_KEEP
+    assert len(text) <= STREAM_KEEP + 65536
