@@ -389,6 +389,8 @@ tunopen(struct dev_open_args *ap)
 		ifnet_serialize_all(&sc->tun_if);
 		sc->tun_state |= TUN_OPEN;
 		sc->tun_state &= ~TUN_CLOSEDESTROY;
+		/* I7: the opener, until TUNSIFPID names another. */
+		sc->tun_pid = curproc->p_pid;
 		ifnet_deserialize_all(&sc->tun_if);
 		TUNDEBUG(&sc->tun_if, "open\n");
 	}
@@ -768,8 +770,14 @@ tunioctl(struct dev_ioctl_args *ap)
 		*(int *)data = fgetown(&sc->tun_sigio);
 		break;
 	case TIOCSPGRP:
-		/* Process groups are negative owners. */
-		error = fsetown(-(*(int *)data), &sc->tun_sigio);
+		/*
+		 * Process groups are negative owners.  INT_MIN has no
+		 * negation (and no process group has that id).
+		 */
+		if (*(int *)data == INT_MIN)
+			error = ESRCH;
+		else
+			error = fsetown(-(*(int *)data), &sc->tun_sigio);
 		break;
 	case TIOCGPGRP:
 		*(int *)data = -fgetown(&sc->tun_sigio);

@@ -36,6 +36,11 @@ struct rt {
 	atomic_int	stalled;
 	atomic_int	bad;		/* wrong reply */
 	atomic_int	read_errno;
+	int		udp;		/* datagrams from sendto(2), not echoes */
+	int		door;		/* echoes: every other read races its
+					   reply to the door of its sleep */
+	long		at_door;	/* sent while the reader was held */
+	long		asleep;		/* sent while it slept */
 };
 
 static double
@@ -57,14 +62,30 @@ reader(void *p)
 
 	atomic_store(&rt->reader_tid, kpi_thread_id());
 	for (i = 0; i < rt->n && !atomic_load(&rt->stop); ++i) {
+		if (rt->door && (i & 1) == 0) {
+			/*
+			 * The request is out before this read: netisr's
+			 * reply races the read, which the kpi holds at the
+			 * door of its sleep until a wakeup comes.
+			 */
+			kpi_fault_sleep_window(20000, "tunread");
+			while (atomic_load(&rt->sent) < i + 1 &&
+			    !atomic_load(&rt->stop))
+				sched_yield();
+		} else if (rt->door) {
+			/* a plain read: it sleeps, then the request goes */
+			kpi_fault_sleep_window(0, NULL);
+		}
 		n = kpi_read(rt->t.fd, buf, sizeof(buf));
 		if (n < 0) {
 			atomic_store(&rt->read_errno, kpi_errno());
 			break;
 		}
-		/* an echo reply carrying our sequence number */
-		if (n != 28 + 8 || buf[20] != 0 ||
-		    ((buf[26] << 8) | buf[27]) != (int)(i & 0xffff))
+		/* an echo reply, or a datagram, carrying our number */
+		if (rt->udp ? (n != 28 + 2 || buf[9] != 17 ||
+		    ((buf[28] << 8) | buf[29]) != (int)(i & 0xffff)) :
+		    (n != 28 + 8 || buf[20] != 0 ||
+		    ((buf[26] << 8) | buf[27]) != (int)(i & 0xffff)))
 			atomic_fetch_add(&rt->bad, 1);
 		atomic_store(&rt->received, i + 1);
 	}
@@ -150,13 +171,76 @@ watchdog(void *p)
 	return NULL;
 }
 
+/*
+ * A process sending datagrams to the peer, one at a time: each is sent
+ * the moment the reader, back in read(2) for it, stands at the door of its
+ * sleep (held there by kpi_fault_sleep_window) or sleeps.  sendto(2) runs
+ * the stack and the driver's if_output in the sender's own thread, with no
+ * lock of the reader's (not the MP lock either): on a real machine another
+ * CPU.
+ */
+static void *
+door_sender(void *p)
+{
+	struct rt *rt = p;
+	struct kpi_sockaddr_in sin;
+	uint8_t seq[2];
+	long i;
+	int s, tid;
+
+	s = kpi_socket(KPI_AF_INET, KPI_SOCK_DGRAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_len = sizeof(sin);
+	sin.sin_family = KPI_AF_INET;
+	sin.sin_port = htons_kpi(5555);
+	if (s < 0 || kpi_bind(s, (struct kpi_sockaddr *)&sin,
+	    sizeof(sin)) != 0) {
+		atomic_store(&rt->stop, 1);
+		kpi_thread_exit();
+		return NULL;
+	}
+	sin.sin_addr.s_addr = tl_ip4(PEER4);
+	sin.sin_port = htons_kpi(4321);
+	tid = atomic_load(&rt->reader_tid);
+	for (i = 0; i < rt->n && !atomic_load(&rt->stop); ++i) {
+		while (atomic_load(&rt->received) < i &&
+		    !atomic_load(&rt->stop))
+			sched_yield();
+		while (!atomic_load(&rt->stop)) {
+			if (kpi_thread_at_sleep_door(tid)) {
+				rt->at_door++;
+				break;
+			}
+			if (kpi_thread_sleeping(tid, NULL)) {
+				rt->asleep++;
+				break;
+			}
+			sched_yield();
+		}
+		seq[0] = (uint8_t)(i >> 8);
+		seq[1] = (uint8_t)i;
+		if (kpi_sendto(s, seq, 2, 0, (struct kpi_sockaddr *)&sin,
+		    sizeof(sin)) != 2) {
+			atomic_store(&rt->stop, 1);
+			break;
+		}
+		atomic_store(&rt->sent, i + 1);
+	}
+	kpi_close(s);
+	kpi_thread_exit();
+	return NULL;
+}
+
 static void
 run(struct rt *rt, long n, long drop_wakeups)
 {
 	pthread_t r, w, d;
 	double t0;
+	int udp = rt->udp, door = rt->door;	/* the caller's mode */
 
 	memset(rt, 0, sizeof(*rt));
+	rt->udp = udp;
+	rt->door = door;
 	rt->n = n;
 	tl_open_tun(&rt->t);
 	tl_ifaddr4(rt->t.name, LOCAL4, PEER4);
@@ -167,7 +251,7 @@ run(struct rt *rt, long n, long drop_wakeups)
 	if (drop_wakeups)
 		kpi_fault_drop_wakeups(drop_wakeups, "tunread");
 	t0 = now_ms();
-	pthread_create(&w, NULL, writer, rt);
+	pthread_create(&w, NULL, rt->udp ? door_sender : writer, rt);
 	pthread_join(w, NULL);
 	pthread_join(r, NULL);
 	atomic_store(&rt->stop, 1);
@@ -190,11 +274,22 @@ TEST_T(test_O6_no_lost_wakeup_100000_round_trips_with_watchdog, 110)
 	    atol(getenv("TUNLAB_ROUNDTRIPS")) : 100000;
 
 	kpi_stats(&a);
+	memset(&rt, 0, sizeof(rt));
+	rt.door = 1;
 	run(&rt, n, 0);
+	kpi_fault_sleep_window(0, NULL);
 	kpi_stats(&b);
-	/* most reads must really have slept, or nothing was tested */
-	printf("    %ld tsleep()s blocked\n", b.tsleep_blocks - a.tsleep_blocks);
-	CHECK(b.tsleep_blocks - a.tsleep_blocks > n / 2);
+	/*
+	 * Most reads must really have slept or met their wakeup at the door
+	 * of the sleep, or nothing was tested.
+	 */
+	printf("    %ld tsleep()s blocked; %ld reads held at the door, %ld "
+	    "wakeups came there, %ld of them lost\n",
+	    b.tsleep_blocks - a.tsleep_blocks, b.sleep_windows - a.sleep_windows,
+	    b.window_wakeups - a.window_wakeups, b.window_lost - a.window_lost);
+	CHECK(b.tsleep_blocks - a.tsleep_blocks +
+	    b.window_wakeups - a.window_wakeups > n / 2);
+	CHECK_EQ(b.window_lost - a.window_lost, 0);
 	CHECK_EQ(atomic_load(&rt.lost), 0);
 	CHECK_EQ(atomic_load(&rt.stalled), 0);
 	CHECK_EQ(atomic_load(&rt.bad), 0);
@@ -202,24 +297,43 @@ TEST_T(test_O6_no_lost_wakeup_100000_round_trips_with_watchdog, 110)
 	CHECK_EQ(atomic_load(&rt.received), n);
 }
 
-TEST_T(test_O6_no_lost_wakeup_with_preempted_sleeps, 60)
+TEST_T(test_O6_no_lost_wakeup_when_the_packet_comes_at_the_door_of_the_sleep,
+    60)
 {
+	struct kpi_stats a, b;
 	struct rt rt;
 	long n = getenv("TUNLAB_ROUNDTRIPS") ?
 	    atol(getenv("TUNLAB_ROUNDTRIPS")) / 10 : 10000;
 
 	/*
-	 * Preempting every non-interlocked tsleep() makes a missing
-	 * tsleep_interlock() lose a wakeup within a few round trips (the
-	 * conformance suite's O6 mutation shows it); the driver's read
-	 * sleeps interlocked, so nothing may change for it.
+	 * Every read that finds the queue empty is held between the
+	 * driver's unlock and its sleep until a wakeup comes (or 200 ms),
+	 * and the next packet is sent exactly then.  A read that sleeps
+	 * with tsleep_interlock() is woken by it; a driver that drops its
+	 * serializer and then calls tsleep() without it (the stock drivers)
+	 * loses that wakeup on the first round trip, and the watchdog sees
+	 * the reader asleep with the packet queued.
 	 */
-	kpi_fault_preempt_sleep(50);
+	memset(&rt, 0, sizeof(rt));
+	rt.udp = 1;
+	kpi_stats(&a);
+	kpi_fault_sleep_window(200000, "tunread");
 	run(&rt, n, 0);
-	kpi_fault_preempt_sleep(0);
+	kpi_fault_sleep_window(0, NULL);
+	kpi_stats(&b);
+	printf("    %ld reads held at the door, %ld packets sent there "
+	    "(%ld while asleep); %ld wakeups came meanwhile, %ld of them "
+	    "lost\n", b.sleep_windows - a.sleep_windows, rt.at_door,
+	    rt.asleep, b.window_wakeups - a.window_wakeups,
+	    b.window_lost - a.window_lost);
+	/* the window was really hit, or nothing was tested */
+	CHECK(b.window_wakeups - a.window_wakeups > 0);
+	CHECK(rt.at_door > n / 2 || atomic_load(&rt.lost));
+	CHECK_EQ(b.window_lost - a.window_lost, 0);
 	CHECK_EQ(atomic_load(&rt.lost), 0);
 	CHECK_EQ(atomic_load(&rt.stalled), 0);
 	CHECK_EQ(atomic_load(&rt.bad), 0);
+	CHECK_EQ(atomic_load(&rt.read_errno), 0);
 	CHECK_EQ(atomic_load(&rt.received), n);
 }
 
@@ -228,6 +342,7 @@ TEST_T(test_O6_control_watchdog_catches_an_injected_lost_wakeup, 30)
 	struct rt rt;
 
 	/* drop one wakeup of a sleeping reader: the watchdog must see it */
+	memset(&rt, 0, sizeof(rt));
 	run(&rt, 1000, 1);
 	CHECK_EQ(atomic_load(&rt.lost), 1);
 	CHECK(atomic_load(&rt.received) < 1000);

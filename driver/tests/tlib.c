@@ -307,7 +307,9 @@ tl_ifflags(const char *name)
 	kpi_close(s);
 	if (r < 0)
 		return -1;
-	return (ifr.ifr_flags & 0xffff) | (ifr.ifr_flagshigh << 16);
+	/* unsigned: a negative ifr_flagshigh must not shift into UB */
+	return (int)(((unsigned)ifr.ifr_flags & 0xffff) |
+	    ((unsigned)(unsigned short)ifr.ifr_flagshigh << 16));
 }
 
 void

@@ -5,6 +5,7 @@
 #include "protocol.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -263,14 +264,17 @@ parse_int(const char *s, long long *v)
 		neg = 1;
 		s++;
 	}
+	/* decimal must fit a long long: out of range is an error, never a wrap */
 	for (; *s; s++, digits++) {
 		if (*s < '0' || *s > '9' || digits >= 19)
 			return -1;
 		acc = acc * 10 + (unsigned)(*s - '0');
 	}
-	if (digits == 0)
+	if (digits == 0 || acc > (unsigned long long)LLONG_MAX + (unsigned)neg)
 		return -1;
-	*v = neg ? -(long long)acc : (long long)acc;
+	/* -LLONG_MIN does not exist: negate in unsigned, then convert */
+	*v = neg ? (acc == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN :
+	    -(long long)acc) : (long long)acc;
 	return 0;
 }
 

@@ -51,7 +51,8 @@ const char *request_get(const struct request *rq, const char *key);
 
 /* ---- value encodings ---- */
 
-/* Integer value: decimal, optionally negative, or 0x hexadecimal. Returns 0 or -1. */
+/* Integer value: decimal, optionally negative, or 0x hexadecimal. Returns 0, or -1 for
+ * anything else, a decimal outside long long's range included (never a wrap). */
 int parse_int(const char *s, long long *v);
 
 /* Decodes a hex blob into out (capacity cap). Returns the byte count or -1. */

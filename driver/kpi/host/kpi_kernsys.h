@@ -57,6 +57,8 @@ int	kpik_bpf_open(const char *ifname, int *fdp);
 int	kpik_sync(void);
 void	kpik_fault_drop_wakeups(long n, const char *wmesg);
 void	kpik_fault_preempt_sleep(long us);
+void	kpik_fault_sleep_window(long max_us, const char *wmesg);
+int	kpik_thread_at_sleep_door(int tid);
 int	kpik_stack_output(const char *ifname, int af, const void *pkt,
 	    kpik_size_t len);
 
@@ -65,6 +67,7 @@ void	kpik_stats(long *v, int n);
 int	kpik_ifstats(const char *ifname, long *v, int n);
 long	kpik_malloc_inuse(const char *type);
 void	kpik_mbuf_fail(long nth);
+void	kpik_mbuf_fail_any(long nth);
 int	kpik_panic_count(void);
 const char *kpik_last_panic(void);
 #endif

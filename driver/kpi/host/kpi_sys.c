@@ -24,7 +24,7 @@ _Static_assert(KPI_TUNGIFNAME == 0x40207462UL, "TUNGIFNAME");
 _Static_assert(KPI_TUNSIFINFO == 0x8008745bUL, "TUNSIFINFO");
 _Static_assert(KPI_TUNSIFPID == 0x2000745fUL, "TUNSIFPID");
 
-_Static_assert(KPI_NSTATS == 26, "struct kpi_stats matches enum kpi_stat");
+_Static_assert(KPI_NSTATS == 29, "struct kpi_stats matches enum kpi_stat");
 _Static_assert(KPI_NIFSTATS == 20, "struct kpi_ifstats matches kpik_ifstats");
 
 static __thread int kpi_last_errno;
@@ -427,6 +427,18 @@ kpi_fault_drop_wakeups(long n, const char *wmesg)
 }
 
 void
+kpi_fault_sleep_window(long max_us, const char *wmesg)
+{
+	kpik_fault_sleep_window(max_us, wmesg);
+}
+
+int
+kpi_thread_at_sleep_door(int tid)
+{
+	return kpik_thread_at_sleep_door(tid);
+}
+
+void
 kpi_fault_preempt_sleep(long us)
 {
 	kpik_fault_preempt_sleep(us);
@@ -436,6 +448,12 @@ void
 kpi_mbuf_fail(long nth)
 {
 	kpik_mbuf_fail(nth);
+}
+
+void
+kpi_mbuf_fail_any(long nth)
+{
+	kpik_mbuf_fail_any(nth);
 }
 
 int

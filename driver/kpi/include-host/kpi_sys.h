@@ -274,6 +274,7 @@ struct kpi_timespec {
 #define KPI_ENXIO	6
 #define KPI_EBADF	9
 #define KPI_ENOMEM	12
+#define KPI_EACCES	13
 #define KPI_EFAULT	14
 #define KPI_EBUSY	16
 #define KPI_EEXIST	17
@@ -296,7 +297,7 @@ struct kpi_config {
 				   KPI_VERBOSE is set in the environment) */
 };
 int	kpi_boot(const struct kpi_config *cfg);	/* run SYSINITs, netisr */
-int	kpi_halt(void);		/* unload modules, stop threads, free */
+int	kpi_halt(void);		/* MOD_SHUTDOWN to modules, stop, free */
 int	kpi_kldload(const char *module);	/* e.g. "if_tun" */
 int	kpi_kldunload(const char *module);
 
@@ -380,6 +381,9 @@ struct kpi_stats {
 	long	panics;
 	long	cluster_allocs;	/* clusters ever allocated */
 	long	tsleep_blocks;	/* tsleep()s that really waited */
+	long	sleep_windows;	/* tsleep()s held by kpi_fault_sleep_window */
+	long	window_wakeups;	/* wakeup()s that came while one was held */
+	long	window_lost;	/* ... of them found no interlock: lost */
 };
 #define KPI_NSTATS	(sizeof(struct kpi_stats) / sizeof(long))
 void	kpi_stats(struct kpi_stats *);
@@ -423,8 +427,22 @@ void	kpi_fault_drop_wakeups(long n, const char *wmesg);
  * wakeups within a few round trips.  Interlocked sleeps are not affected.
  */
 void	kpi_fault_preempt_sleep(long us);
+/*
+ * Hold every tsleep() with wait message wmesg (any, if NULL) at the door
+ * of the sleep queue -- after its caller dropped its locks, before the
+ * thread can be woken there -- until a wakeup() for its channel arrives
+ * or max_us pass (0: off).  This is the window an interrupt or another
+ * CPU can hit on a real machine, made wide on purpose: a sleep that took
+ * tsleep_interlock() first is woken by such a wakeup(); one that did not
+ * loses it (counted in kpi_stats window_lost) and sleeps on with the
+ * event pending.  kpi_thread_at_sleep_door() tells a test when to strike.
+ */
+void	kpi_fault_sleep_window(long max_us, const char *wmesg);
+int	kpi_thread_at_sleep_door(int tid);
 void	kpi_mbuf_fail(long nth);	/* fail the nth next M_NOWAIT mbuf
 					   allocation; 0 disables */
+void	kpi_mbuf_fail_any(long nth);	/* the nth next of any kind, M_WAITOK
+					   too (DragonFly's can fail) */
 int	kpi_panic_count(void);
 const char *kpi_last_panic(void);
 /* route kernel printf output (default: stderr only when verbose) */

@@ -12,7 +12,7 @@
 #include <sys/mbuf.h>
 
 long kpi_stat[KS_NSTATS];
-CTASSERT(KS_NSTATS == 26);	/* = KPI_NSTATS in kpi_sys.h */
+CTASSERT(KS_NSTATS == 29);	/* = KPI_NSTATS in kpi_sys.h */
 int kpi_verbose;
 int kpi_booted;
 int hz = 100;
@@ -775,18 +775,22 @@ kpik_kldunload(const char *name)
 	return error;
 }
 
+/*
+ * What DragonFly does to modules at shutdown (kern_module.c,
+ * module_shutdown() on shutdown_post_sync, 2008 to 2020 alike): every
+ * module gets MOD_SHUTDOWN, in registration order, and its answer is
+ * ignored.  Nothing is unloaded; a module that cannot be unloaded (the
+ * 2008 and 2010 tun drivers) is no error.
+ */
 void
-kpi_modules_unload_all(void)
+kpi_modules_shutdown(void)
 {
-	int i, error;
+	int i;
 
-	for (i = kpi_nmodules - 1; i >= 0; --i) {
-		if (!kpi_modules[i].loaded)
-			continue;
-		error = kpik_kldunload(kpi_modules[i].data->name);
-		if (error)
-			panic("kpi_halt: module %s refuses to unload (%d)",
-			    kpi_modules[i].data->name, error);
+	for (i = 0; i < kpi_nmodules; ++i) {
+		if (kpi_modules[i].loaded)
+			(void)kpi_modules[i].data->evhand(&kpi_modules[i],
+			    MOD_SHUTDOWN, kpi_modules[i].data->priv);
 	}
 }
 
@@ -1043,7 +1047,7 @@ kpik_halt(void)
 	if (!kpi_booted)
 		return EINVAL;
 	kpi_files_closeall();
-	kpi_modules_unload_all();
+	kpi_modules_shutdown();
 	kpi_stack_fini();
 	kpi_net_fini();
 	kpi_dev_fini();

@@ -955,6 +955,39 @@ static const struct fileops_kpi devfile_ops = {
 	devfile_close
 };
 
+/*
+ * Access to a node, as DragonFly's open(2) checks it before the device is
+ * involved at all (vfs_vnops.c vn_open(): nlookup() with NLC_READ and
+ * NLC_WRITE, naccess_va(); devfs_vop_access(): vop_helper_access() with the
+ * node's uid, gid and mode, 2010 to 2020 alike).  Only then does VOP_OPEN
+ * (devfs_spec_open()) run the clone handler and d_open, so a caller
+ * without access gets EACCES and the driver never hears of it.
+ */
+static int
+devfs_node_access(cdev_t dev, int fflags, struct ucred *cred)
+{
+	int i, mask = 0, shift;
+
+	if (cred->cr_uid == 0)
+		return 0;
+	if (cred->cr_uid == dev->si_uid) {
+		shift = 6;
+	} else {
+		shift = 0;
+		for (i = 0; i < cred->cr_ngroups; ++i) {
+			if (cred->cr_groups[i] == dev->si_gid) {
+				shift = 3;
+				break;
+			}
+		}
+	}
+	if (fflags & FREAD)
+		mask |= 04 << shift;
+	if (fflags & FWRITE)
+		mask |= 02 << shift;
+	return ((dev->si_perms & mask) == mask ? 0 : EACCES);
+}
+
 int
 kpik_open(const char *path, int flags, int *fdp)
 {
@@ -978,6 +1011,11 @@ kpik_open(const char *path, int flags, int *fdp)
 	if (dev == NULL) {
 		devfs_xunlock();
 		return ENOENT;
+	}
+	error = devfs_node_access(dev, fflags, curthread->td_ucred);
+	if (error) {
+		devfs_xunlock();
+		return error;
 	}
 	TAILQ_FOREACH(ch, &kpi_chandlers, link) {
 		if (strcmp(ch->name, name) == 0) {

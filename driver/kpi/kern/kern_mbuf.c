@@ -28,19 +28,36 @@ struct kpi_cluster {
 };
 
 static long kpi_mbuf_fail_countdown;	/* fail the nth M_NOWAIT alloc */
+static struct thread *kpi_mbuf_fail_td; /* ... or this thread's nth */
 
 void
 kpik_mbuf_fail(long nth)
 {
+	__atomic_store_n(&kpi_mbuf_fail_td, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&kpi_mbuf_fail_countdown, nth, __ATOMIC_RELAXED);
+}
+
+/*
+ * DragonFly's M_WAITOK mbuf allocations can fail too: m_get() and friends
+ * (kern/uipc_mbuf.c, 2008 to 2020) retry once after a reclaim and then
+ * return NULL when the objcache stays empty.  Only the calling thread's
+ * allocations count, so netisr's own are left alone.
+ */
+void
+kpik_mbuf_fail_any(long nth)
+{
+	__atomic_store_n(&kpi_mbuf_fail_td, curthread, __ATOMIC_RELAXED);
 	__atomic_store_n(&kpi_mbuf_fail_countdown, nth, __ATOMIC_RELAXED);
 }
 
 static int
 mbuf_should_fail(int how)
 {
+	struct thread *td = __atomic_load_n(&kpi_mbuf_fail_td,
+	    __ATOMIC_RELAXED);
 	long n;
 
-	if (how & M_WAITOK)
+	if (td != NULL ? td != curthread : (how & M_WAITOK) != 0)
 		return 0;
 	n = __atomic_load_n(&kpi_mbuf_fail_countdown, __ATOMIC_RELAXED);
 	if (n <= 0)

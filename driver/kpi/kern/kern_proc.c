@@ -344,6 +344,9 @@ fsetown(pid_t pgid, struct sigio **sigiop)
 		if (p == NULL)
 			return ESRCH;
 	} else {
+		/* -INT_MIN overflows; no process group has that id anyway */
+		if (pgid == INT_MIN)
+			return ESRCH;
 		pg = pgfind(-pgid);
 		if (pg == NULL)
 			return ESRCH;

@@ -788,6 +788,58 @@ kpik_fault_preempt_sleep(long us)
 	    __ATOMIC_RELAXED);
 }
 
+/*
+ * fault injection: hold sleeps at the door of the sleep queue
+ * (kpi_fault_sleep_window).  The held thread keeps its tokens (the MP lock
+ * included), as a preempted thread does; whatever else runs meanwhile is
+ * what another CPU could run there.
+ */
+static long long kpi_window_ns;
+static char kpi_window_wmesg[32];
+
+void
+kpik_fault_sleep_window(long max_us, const char *wmesg)
+{
+	kpi_sched_lock();
+	kpi_window_ns = max_us > 0 ? max_us * 1000LL : 0;
+	strlcpy(kpi_window_wmesg, wmesg != NULL ? wmesg : "",
+	    sizeof(kpi_window_wmesg));
+	kpi_sched_unlock();
+}
+
+int
+kpik_thread_at_sleep_door(int tid)
+{
+	struct thread *td;
+	int r;
+
+	kpi_sched_lock();
+	td = kpi_thread_find(tid);
+	r = (td != NULL && td->td_kpi_window != NULL);
+	kpi_sched_unlock();
+	return r;
+}
+
+/* the sched lock is held; it is dropped while the thread waits */
+static void
+tsleep_door(struct thread *td, const volatile void *ident, const char *wmesg)
+{
+	long long deadline;
+
+	if (kpi_window_ns == 0 || (kpi_window_wmesg[0] != '\0' &&
+	    (wmesg == NULL || strcmp(wmesg, kpi_window_wmesg) != 0)))
+		return;
+	deadline = kpi_now_ns() + kpi_window_ns;
+	td->td_kpi_window = ident;
+	td->td_kpi_window_woken = 0;
+	KPI_STAT_ADD(KS_SLEEP_WINDOWS, 1);
+	while (!td->td_kpi_window_woken && !td->td_kpi_sigpend) {
+		if (kpi_sched_wait(deadline) && kpi_now_ns() >= deadline)
+			break;
+	}
+	td->td_kpi_window = NULL;
+}
+
 int
 tsleep(const volatile void *ident, int flags, const char *wmesg, int timo)
 {
@@ -805,6 +857,7 @@ tsleep(const volatile void *ident, int flags, const char *wmesg, int timo)
 		hostif_nanosleep(preempt);
 
 	kpi_sched_lock();
+	tsleep_door(td, ident, wmesg);
 	if (flags & PINTERLOCKED) {
 		/* a wakeup after tsleep_interlock() already happened */
 		if (!td->td_kpi_sleeping || td->td_wchan != ident) {
@@ -870,6 +923,16 @@ kpi_wakeup(const volatile void *ident, int one)
 	int woke = 0;
 
 	kpi_sched_lock();
+	/* a thread held at the door of a sleep on ident sees this one pass */
+	TAILQ_FOREACH(td, &kpi_threads, td_threadq) {
+		if (td->td_kpi_window == ident && !td->td_kpi_window_woken) {
+			td->td_kpi_window_woken = 1;
+			KPI_STAT_ADD(KS_WINDOW_WAKEUPS, 1);
+			if (!td->td_kpi_sleeping || td->td_wchan != ident)
+				KPI_STAT_ADD(KS_WINDOW_LOST, 1);
+			woke = 1;
+		}
+	}
 	if (kpi_drop_wakeups > 0) {
 		TAILQ_FOREACH(td, &kpi_threads, td_threadq) {
 			if (td->td_kpi_sleeping && td->td_wchan == ident &&
@@ -880,6 +943,8 @@ kpi_wakeup(const volatile void *ident, int one)
 		}
 		if (td != NULL) {
 			kpi_drop_wakeups--;
+			if (woke)
+				kpi_sched_broadcast();
 			kpi_sched_unlock();
 			return;
 		}

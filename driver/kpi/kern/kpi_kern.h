@@ -58,7 +58,8 @@ enum kpi_stat {
 	KS_IFNETS, KS_FILES, KS_KNOTES, KS_SIGIOS, KS_UIOMOVE, KS_NETISR,
 	KS_IP4_IN, KS_IP6_IN, KS_STACK_DROPS, KS_ECHO_REPLIES, KS_UDP_ECHOES,
 	KS_UDP_DELIVERED, KS_REPLY_ERRORS, KS_BPF_TAPS, KS_PANICS,
-	KS_CLUSTER_ALLOCS, KS_TSLEEP_BLOCKS,
+	KS_CLUSTER_ALLOCS, KS_TSLEEP_BLOCKS, KS_SLEEP_WINDOWS,
+	KS_WINDOW_WAKEUPS, KS_WINDOW_LOST,
 	KS_NSTATS
 };
 extern long kpi_stat[KS_NSTATS];
@@ -72,7 +73,7 @@ void	kpi_malloc_fini(void);
 /* ---- sysinit / modules / sysctl ---- */
 void	kpi_sysinit_run(void);
 void	kpi_sysuninit_run(void);
-void	kpi_modules_unload_all(void);
+void	kpi_modules_shutdown(void);	/* MOD_SHUTDOWN to each, at halt */
 void	kpi_sysctl_fini(void);
 
 /* ---- files ---- */

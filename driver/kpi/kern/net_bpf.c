@@ -153,8 +153,27 @@ kpi_bpf_listeners(struct ifnet *ifp)
 	return n;
 }
 
+static void	bpf_deliver_locked(struct bpf_if *, const void *, u_int,
+		    const struct mbuf *, const u_char *, u_int);
+
+/*
+ * Every tap takes the bpf token itself, as DragonFly's net/bpf.c
+ * bpf_mtap() does (2010 and 2020 alike; bpf_ptap, bpf_mtap_hdr and
+ * bpf_mtap_family go through it).  Tokens recurse, so a caller that took
+ * it to look at if_bpf (2018 on) is fine; the 2008 and 2010 drivers call
+ * the taps without it.
+ */
 static void
 bpf_deliver(struct bpf_if *bp, const void *hdr, u_int hlen,
+    const struct mbuf *m, const u_char *pkt, u_int plen)
+{
+	lwkt_gettoken(&bpf_token);
+	bpf_deliver_locked(bp, hdr, hlen, m, pkt, plen);
+	lwkt_reltoken(&bpf_token);
+}
+
+static void
+bpf_deliver_locked(struct bpf_if *bp, const void *hdr, u_int hlen,
     const struct mbuf *m, const u_char *pkt, u_int plen)
 {
 	struct bpf_d *d;
@@ -207,18 +226,15 @@ bpf_deliver(struct bpf_if *bp, const void *hdr, u_int hlen,
 	}
 }
 
-/* the caller holds the bpf token, as DragonFly requires */
 void
 bpf_mtap(struct bpf_if *bp, struct mbuf *m)
 {
-	KASSERT(lwkt_token_held(&bpf_token), ("bpf_mtap without bpf token"));
 	bpf_deliver(bp, NULL, 0, m, NULL, 0);
 }
 
 void
 bpf_ptap(struct bpf_if *bp, struct mbuf *m, const void *data, u_int dlen)
 {
-	KASSERT(lwkt_token_held(&bpf_token), ("bpf_ptap without bpf token"));
 	bpf_deliver(bp, data, dlen, m, NULL, 0);
 }
 

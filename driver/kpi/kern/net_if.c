@@ -1604,8 +1604,9 @@ kpi_ifioctl_domain(int domain, u_long cmd, caddr_t data, struct ucred *cred)
 		error = priv_check_cred(cred, PRIV_ROOT, 0);
 		if (error)
 			break;
-		new_flags = (ifr->ifr_flags & 0xffff) |
-		    (ifr->ifr_flagshigh << 16);
+		/* unsigned: a negative ifr_flagshigh must not shift into UB */
+		new_flags = (int)(((u_int)ifr->ifr_flags & 0xffff) |
+		    ((u_int)(u_short)ifr->ifr_flagshigh << 16));
 		if (ifp->if_flags & IFF_SMART) {
 			/* smart drivers twiddle their own routes */
 		} else if ((ifp->if_flags & IFF_UP) &&

@@ -42,6 +42,8 @@ struct thread {
 	int		td_kpi_sigpend;		/* a caught signal is pending */
 	int		td_kpi_slzwait;		/* blocked on a lock */
 	int		td_kpi_netbusy;		/* inside a stack output path */
+	const volatile void *td_kpi_window;	/* held at the sleep's door */
+	int		td_kpi_window_woken;	/* a wakeup came meanwhile */
 	int		td_kpi_ntoks;
 	lwkt_token_t	td_kpi_toks[LWKT_MAXTOKENS];
 	long		td_kpi_tokcnt[LWKT_MAXTOKENS];
