@@ -91,7 +91,10 @@ build_sources() {
 		echo "no $work/agent-out/tunlab-agent after the build" >"$TUNLAB_STATE/agent-build.log"
 		failed agent-build 1 "$TUNLAB_STATE/agent-build.log"
 	}
-	run driver-build make -C "$work/driver" SYSDIR="$TUNLAB_SYSDIR"
+	# driver=stock: the kernel's own module is loaded; there is no driver to build
+	if [ "$driver" = ours ]; then
+		run driver-build make -C "$work/driver" SYSDIR="$TUNLAB_SYSDIR"
+	fi
 	echo "$sources_hash" >"$TUNLAB_STATE/built.hash"
 }
 
@@ -133,6 +136,7 @@ driver_id() {
 mkdir -p "$TUNLAB_STATE"
 driver=stock
 driver_id=
+features=all
 sources_hash=
 agent=$TUNLAB_AGENT
 if find_session_cd; then
@@ -153,5 +157,6 @@ load_driver "$driver"
 }
 echo "TUNLAB-SESSION-READY driver=$driver driver_id=$driver_id kernel=$(uname -v 2>/dev/null | sed "s|.*/||; s| ||g") sources=$sources_hash"
 nohup "$agent" --port "$TUNLAB_PORT" --console /dev/console --driver-id "$driver_id" \
+    --features "$features" \
     >>"$TUNLAB_STATE/agent.log" 2>&1 </dev/null &
 say "agent started on $TUNLAB_PORT (pid $!)"

@@ -294,7 +294,7 @@ open_dev(const struct be_open_opts *o, int *fd, char ifname[BE_IFNAMSIZ])
 	struct kpi_ifreq ifr;
 	char path[32];
 	const char *opened = o->name;	/* the unit the open named, if any */
-	int d, err, created = 0, on;
+	int d = -1, err, created = 0, on;
 	int flags = KPI_O_RDWR | (o->nonblock ? KPI_O_NONBLOCK : 0);
 
 	if (o->tap) {

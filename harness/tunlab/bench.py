@@ -53,7 +53,7 @@ from tunlab.bench_stats import (DEFAULT_THRESHOLD, KINDS, MODES, SIZES, Cell, ce
 from tunlab.errors import AgentError, SetupError, TargetUnavailable, TunlabError, UsageError
 from tunlab.paths import BUILD, REPO
 from tunlab.runconfig import RunConfig
-from tunlab.targets.base import driver_label
+from tunlab.targets.base import driver_choice
 
 SCHEMA = "tunlab-bench/1"
 # Addresses of the devices the matrix runs on, per mode (point-to-point, /32).
@@ -191,7 +191,7 @@ def _labels(cfgs: list[RunConfig]) -> list[str]:
     out = []
     for i, c in enumerate(cfgs):
         if names.count(c.target) > 1:
-            other = c.image.name if c.image else driver_label(c.driver)
+            other = c.image.name if c.image else driver_choice(c.driver).label
             same = len({(d.image, d.driver) for d in cfgs if d.target == c.target}) == 1
             out.append(f"{c.target}#{i + 1}" if same else f"{c.target}@{other}")
         else:

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from tunlab.driver_source import FEATURES
 from tunlab.paths import BUILD
-from tunlab.spec_rows import BY_ID, ROWS
+from tunlab.spec_rows import BY_ID, ROWS, needs
+from tunlab.targets import DriverChoice, driver_choice
 
 # When one row has several tests, the cell shows the worst of their outcomes; an expected
 # failure outranks a pass (a row's stock-only difference shows even when its other tests,
 # marked stock="same", pass).
-_RANK = ["fail", "unexpected pass", "expected failure", "pass", "skip"]
+_RANK = ["fail", "unexpected pass", "expected failure", "pass", "n/a", "skip"]
 
 
 def register(config: pytest.Config) -> None:
@@ -38,12 +40,34 @@ def column(config: pytest.Config) -> str:
     return targets.get(cfg.target).column(cfg)
 
 
+def expectation(row_id: str, driver: DriverChoice, shared: bool = False) -> pytest.MarkDecorator | None:
+    """What a row's test must do on `driver`: nothing special (pass), n/a (a skip saying
+    why: a feature the row needs is missing, or TUN-SPEC's column for that stock version
+    says n/a), or fail (a strict expected failure: TUN-SPEC's column says that stock version
+    differs; `shared`: the test checks a part of the row every stock version shares)."""
+    row = BY_ID[row_id]
+    missing = [f for f in needs(row_id) if f not in driver.features]
+    if missing:
+        return pytest.mark.skip(reason=f"n/a: the driver has no {', '.join(missing)} "
+                                       f"({'; '.join(FEATURES[f] for f in missing)})")
+    if driver.version is None:
+        return None
+    if row.na(driver.version):
+        return pytest.mark.skip(reason=f"n/a: TUN-SPEC {row_id}, {driver.version}: "
+                                       f"{row.note(driver.version)}")
+    if row.differs(driver.version) and not shared:
+        return pytest.mark.xfail(strict=True, reason=f"TUN-SPEC {row_id}, {driver.version}: "
+                                                     f"{row.note(driver.version)}")
+    return None
+
+
 def _outcome(report: pytest.TestReport) -> str | None:
     if hasattr(report, "wasxfail"):
         return "expected failure" if report.skipped else "unexpected pass"
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        return "skip: " + reason.removeprefix("Skipped: ")
+        reason = reason.removeprefix("Skipped: ")
+        return reason if reason.startswith("n/a: ") else "skip: " + reason
     if report.failed:
         return "unexpected pass" if "XPASS(strict)" in str(report.longrepr) else "fail"
     return "pass" if report.when == "call" else None
@@ -57,20 +81,21 @@ def cell(outcomes: list[str]) -> str:
 
 
 def render(columns: dict[str, dict[str, str]]) -> str:
-    """A text table: one line per row, one column per run; skip reasons listed below it."""
+    """A text table: one line per row, one column per run, the row's title last; the
+    reasons of skips and n/a cells listed below it."""
     names = list(columns)
     width = max([18] + [len(n) + 2 for n in names])
-    lines = ["row  " + "".join(n.ljust(width) for n in names)]
+    lines = ["row  " + "".join(n.ljust(width) for n in names) + "title"]
     reasons: dict[str, int] = {}
     for row in ROWS:
         cells = []
         for n in names:
             c = columns[n].get(row.id, "no test")
-            if c.startswith("skip: "):
-                idx = reasons.setdefault(c[6:], len(reasons) + 1)
-                c = f"skip [{idx}]"
+            kind, sep, why = c.partition(": ")
+            if sep and kind in ("skip", "n/a"):
+                c = f"{kind} [{reasons.setdefault(why, len(reasons) + 1)}]"
             cells.append(c.ljust(width))
-        lines.append(f"{row.id:<5}" + "".join(cells))
+        lines.append(f"{row.id:<5}" + "".join(cells) + row.title)
     for reason, idx in reasons.items():
         lines.append(f"[{idx}] {reason}")
     return "\n".join(lines)
@@ -86,8 +111,7 @@ class Conformance:
         self.interrupted = False
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        config = self.config
-        stock = config.getoption("driver") == "stock"
+        driver = self.driver()
         for item in items:
             marker = item.get_closest_marker("row")
             if not marker:
@@ -96,9 +120,13 @@ class Conformance:
             if row_id not in BY_ID:
                 raise pytest.UsageError(f"{item.nodeid}: unknown TUN-SPEC row {row_id!r}")
             self.row_of[item.nodeid] = row_id
-            if stock and BY_ID[row_id].stock_differs and marker.kwargs.get("stock") != "same":
-                item.add_marker(pytest.mark.xfail(
-                    strict=True, reason=f"TUN-SPEC {row_id}: the stock driver differs"))
+            expect = expectation(row_id, driver, shared=marker.kwargs.get("stock") == "same")
+            if expect:
+                item.add_marker(expect)
+
+    def driver(self) -> DriverChoice:
+        from tunlab.pytest_plugin import run_config
+        return driver_choice(run_config(self.config).driver)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         row_id = self.row_of.get(report.nodeid)

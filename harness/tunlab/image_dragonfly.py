@@ -405,12 +405,14 @@ def unavailable_reason(release: str | None = None) -> str:
 
 
 # -- sessions ----------------------------------------------------------------------------------
-def build_session_iso(out_dir: Path, driver_src: Path | None, driver_id: str) -> Path:
+def build_session_iso(out_dir: Path, driver_src: Path | None, driver_id: str,
+                      features: frozenset[str] | None = None) -> Path:
     """A CD with the current agent sources, the driver under test and tunlab-session.conf
     (read by the image's tunlab-session.sh at boot). `driver_src`: the directory of the
     if_tun.c to build and load (built with driver/Makefile), or None for the kernel's stock
     module. `driver_id`: what the agent's hello reports as driver= (tunlab-session.sh passes
-    it on; for stock it appends the hash of /usr/src's sources itself)."""
+    it on; for stock it appends the hash of /usr/src's sources itself). `features`: the
+    driver's (driver_source.FEATURES), passed to the agent; None: all of them."""
     stage = out_dir / "session-iso"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
@@ -423,8 +425,10 @@ def build_session_iso(out_dir: Path, driver_src: Path | None, driver_id: str) ->
                 shutil.copy2(driver_src / name, stage / "driver" / name)
     sources = _sha((tree_hash(stage / "agent") + tree_hash(stage / "driver")).encode())[:16]
     load = "ours" if driver_src is not None else "stock"
+    feats = ",".join(sorted(features)) if features is not None else "all"
     (stage / "tunlab-session.conf").write_text(
-        f"driver={load}\ndriver_id={driver_id}\nsources_hash={sources}\n")
+        f"driver={load}\ndriver_id={driver_id}\nfeatures={feats or 'none'}\n"
+        f"sources_hash={sources}\n")
     iso = make_iso(stage, out_dir / "session.iso", "TUNLAB_SESSION")
     shutil.rmtree(stage, ignore_errors=True)
     return iso
@@ -436,7 +440,7 @@ SESSION_BOOT_TIMEOUT = 900.0
 
 
 def session_spec(image_dir: Path, run_root: Path, accel: str, driver_src: Path | None,
-                 driver_id: str) -> GuestSpec:
+                 driver_id: str, features: frozenset[str] | None = None) -> GuestSpec:
     """A guest for one test session: a fresh qcow2 overlay of the image (the image itself is
     never written) and the session CD with the driver under test (build_session_iso); the
     CPU arguments follow `accel`."""
@@ -446,7 +450,7 @@ def session_spec(image_dir: Path, run_root: Path, accel: str, driver_src: Path |
     overlay = run_root / "disk.qcow2"
     overlay.unlink(missing_ok=True)
     qemu_img_create(overlay, (image_dir / meta["disk"]).resolve(), hw.disk_size)
-    iso = build_session_iso(run_root, driver_src, driver_id)
+    iso = build_session_iso(run_root, driver_src, driver_id, features)
     drives = (Drive(overlay, fmt="qcow2", interface=hw.interface),
               Drive(iso, media="cdrom", readonly=True, interface=hw.interface))
     return GuestSpec(target="dragonfly", name=f"tunlab-dfly-{meta['release']}", drives=drives,

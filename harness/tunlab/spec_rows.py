@@ -119,3 +119,26 @@ def parse(text: str, source: str = "docs/tun-spec.md") -> list[Row]:
 
 ROWS: list[Row] = parse(PAGE.read_text(encoding="utf-8"), str(PAGE))
 BY_ID: dict[str, Row] = {r.id: r for r in ROWS}
+
+
+# The driver features (driver_source.FEATURES) a row's tests need: on a driver without one
+# the row is n/a, reported with the reason, never a pass. Declared here, per row, because a
+# driver's features are read from its source when it is built, not probed at run time.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "L1": ("autoclone", "ifgroup"),
+    "L3": ("autoclone",),
+    "L4": ("if_clone",),
+    "L5": ("if_clone",),
+    "L6": ("if_clone", "tungifname"),
+    "L7": ("unload",),
+    "L8": ("if_clone",),
+    "I10": ("tungifname",),
+    "K1": ("kqueue",),
+    "K2": ("kqueue",),
+    "K3": ("kqueue",),
+    "K4": ("kqueue",),
+}
+
+
+def needs(row_id: str) -> tuple[str, ...]:
+    return NEEDS.get(row_id, ())

@@ -180,9 +180,6 @@ def test_session_reports_the_first_build_problem_if_it_comes_back(tmp_path):
 
 
 @needs_bmake
-@pytest.mark.xfail(strict=True, reason="tunlab-session.sh runs make in the session CD's empty "
-                   "driver/ for driver=stock; DragonFly's make stops with `no target to make` "
-                   "(reported in issue 17's note; the fix: build the driver only for driver=ours)")
 def test_session_with_the_stock_driver_builds_no_driver(tmp_path):
     res, log = run_session(tmp_path, "stock")
     assert res.returncode == 0, res.stdout + res.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -65,9 +66,12 @@ def test_ours_is_todays_driver_with_every_feature() -> None:
     assert "era 2018" in d.describe()
 
 
-def test_the_hash_is_the_one_the_build_and_the_session_use() -> None:
-    from tunlab.targets.base import source_sha
-    assert ds.resolve("ours").short_hash == source_sha(REPO / "driver")
+def test_the_id_is_the_one_the_kpi_build_compiles_in(tmp_path) -> None:
+    # driver/Makefile.host writes the id it passes to the agent (-DTUNLAB_DRIVER_ID) when
+    # it reads its rules; -q builds nothing
+    subprocess.run(["make", "-q", "-s", "-C", str(REPO), "-f", "driver/Makefile.host",
+                    f"BUILD={tmp_path}", "kpi"], capture_output=True)
+    assert (tmp_path / "agent" / "driver-id").read_text().strip() == ds.resolve("ours").driver_id
 
 
 @pytest.mark.parametrize("src,era,features,sysctl", [

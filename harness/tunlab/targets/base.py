@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from tunlab import driver_source
 from tunlab.crash_patterns import ConsolePatterns
+from tunlab.driver_source import FEATURES, DriverSource
 from tunlab.errors import TargetUnavailable, UsageError
 from tunlab.machine import GuestSpec
 from tunlab.runconfig import RunConfig
+from tunlab.spec_rows import STOCK_VERSIONS
 
 DEFAULT_TARGET = "linux"
 
@@ -49,7 +51,7 @@ class Target(ABC):
     def expected_driver(self, cfg: RunConfig) -> str:
         """What the agent's hello must report as driver= ("name:sha", or "name:" when the
         hash cannot be known in advance)."""
-        return expected_driver_id(cfg.driver)
+        return driver_choice(cfg.driver).driver_id
 
     def explain_death(self, console: str) -> str:
         """What the guest's own set-up said went wrong before it died, from its console
@@ -67,7 +69,7 @@ class Target(ABC):
 
     def column(self, cfg: RunConfig) -> str:
         """The name of this run's column in the conformance table."""
-        return f"{self.name}/{driver_label(cfg.driver)}"
+        return f"{self.name}/{driver_choice(cfg.driver).label}"
 
 
 @dataclass(frozen=True)
@@ -132,37 +134,49 @@ def plan(cfg: RunConfig) -> TargetPlan:
 
 
 # -- the driver under test -------------------------------------------------------------------
-REPO_DRIVER = Path(__file__).resolve().parents[3] / "driver"
-DRIVER_FILES = ("if_tun.c", "if_tun.h", "if_tunvar.h")
+# The stock DragonFly module of a DragonFly guest is today's: it has every feature, and its
+# expectations are TUN-SPEC's newest stock column.
+STOCK_FEATURES = frozenset(FEATURES) - {"static_nodes", "premade_units", "poll"}
+NEWEST_STOCK = STOCK_VERSIONS[-1]
 
 
-def driver_label(driver: str) -> str:
-    """A short name for a driver in a column or a report."""
-    return driver if driver in ("ours", "stock") else Path(driver).name or driver
+@dataclass(frozen=True)
+class DriverChoice:
+    """The driver under test, as --driver names it: `ours`, `stock` (a DragonFly guest's
+    own module), a path (an if_tun.c, its directory or a DragonFly tree), or
+    `stock-<year>=PATH` (that file is the <year> stock driver: TUN-SPEC's column for that
+    year gives the expectations)."""
+
+    label: str                      # the column name: ours, stock, stock-2020, or the path's
+    source: DriverSource | None     # None: the guest's own stock module
+    version: str | None             # the TUN-SPEC stock column that applies, if any
+
+    @property
+    def features(self) -> frozenset[str]:
+        return self.source.features if self.source else STOCK_FEATURES
+
+    @property
+    def driver_id(self) -> str:
+        """What the agent's hello must report as driver= ("stock:" takes any hash)."""
+        return self.source.driver_id if self.source else "stock:"
+
+    def describe(self) -> str:
+        return self.source.describe() if self.source else "stock (the guest kernel's if_tun.ko)"
 
 
-def source_sha(directory: Path) -> str:
-    """The driver's identity: the first 12 hex digits of the sha256 of its if_tun.c,
-    if_tun.h and if_tunvar.h, concatenated (the files that exist). The kpi build and the
-    DragonFly session compute the same (driver/Makefile.host, tunlab-session.sh)."""
-    h = hashlib.sha256()
-    for name in DRIVER_FILES:
-        f = directory / name
-        if f.exists():
-            h.update(f.read_bytes())
-    return h.hexdigest()[:12]
-
-
-def driver_dir(driver: str) -> Path:
-    """The directory holding the if_tun.c of `driver` (ours, or a path to the file or its
-    directory)."""
-    if driver == "ours":
-        return REPO_DRIVER
-    p = Path(driver)
-    return p.parent if p.suffix == ".c" else p
-
-
-def expected_driver_id(driver: str) -> str:
-    if driver == "stock":
-        return "stock:"
-    return f"{'ours' if driver == 'ours' else 'src'}:{source_sha(driver_dir(driver))}"
+def driver_choice(text: str) -> DriverChoice:
+    """Parse --driver. Raises UsageError for a malformed value, SetupError for a path that
+    holds no driver."""
+    if text == "stock":
+        return DriverChoice("stock", None, NEWEST_STOCK)
+    if text.startswith("stock-"):
+        version, sep, path = text[len("stock-"):].partition("=")
+        if not sep or version not in STOCK_VERSIONS or not path:
+            raise UsageError(f"--driver {text}: write stock-<year>=PATH with a year of "
+                             f"TUN-SPEC's stock columns ({', '.join(STOCK_VERSIONS)})")
+        return DriverChoice(f"stock-{version}", driver_source.resolve(path), version)
+    source = driver_source.resolve(text)
+    if source.is_ours:
+        return DriverChoice("ours", source, None)
+    label = source.directory.name if Path(text).name in ("if_tun.c", "") else Path(text).name
+    return DriverChoice(label or str(source.directory), source, None)

@@ -15,7 +15,7 @@ from tunlab.dragonfly_console import explain_session_failure
 from tunlab.machine import GuestSpec
 from tunlab.paths import BUILD
 from tunlab.runconfig import RunConfig
-from tunlab.targets.base import Target, driver_dir, register
+from tunlab.targets.base import Target, driver_choice, register
 
 
 class DragonflyTarget(Target):
@@ -33,8 +33,10 @@ class DragonflyTarget(Target):
         image = cfg.image or image_dragonfly.find_image()
         assert image is not None  # unavailable() said so otherwise
         run_root = BUILD / "sessions" / f"dragonfly-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-        src = None if cfg.driver == "stock" else driver_dir(cfg.driver)
-        return image_dragonfly.session_spec(image, run_root, accel, src, self.expected_driver(cfg))
+        driver = driver_choice(cfg.driver)
+        return image_dragonfly.session_spec(image, run_root, accel,
+                                            driver.source.directory if driver.source else None,
+                                            driver.driver_id, driver.features)
 
     def build_image(self, cfg: RunConfig, args: argparse.Namespace) -> int:
         from tunlab.qemu import pick_accel

@@ -5,15 +5,14 @@ console is the agent's stderr, where the emulated kernel and the sanitizers prin
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 from tunlab.crash_patterns import KPI_CONSOLE
 from tunlab.errors import SetupError, UsageError
 from tunlab.machine import GuestSpec
-from tunlab.paths import BUILD, REPO
+from tunlab import driver_source
 from tunlab.runconfig import RunConfig
-from tunlab.targets.base import Target, driver_dir, register, source_sha
+from tunlab.targets.base import Target, driver_choice, register
 
 
 class KpiTarget(Target):
@@ -37,32 +36,18 @@ class KpiTarget(Target):
 
 def agent_binary(cfg: RunConfig) -> Path:
     """Build (make is incremental) the agent linked with the driver under test over
-    driver/kpi, with ASan/UBSan unless cfg.sanitizers is off (as benchmarks want); ours in
-    build/driver, another driver in build/driver-<its hash>. TUNLAB_KPI_AGENT names a
-    prebuilt such binary instead (e.g. one built from a mutated copy of the driver: its
-    driver= must still match --driver)."""
+    driver/kpi (driver_source.build_agent: ours in build/driver, another driver in
+    build/driver-<its hash>), with ASan/UBSan unless cfg.sanitizers is off (as benchmarks
+    want). TUNLAB_KPI_AGENT names a prebuilt such binary instead (e.g. one built from a
+    mutated copy of the driver: its driver= must still match --driver)."""
     other = os.environ.get("TUNLAB_KPI_AGENT")
     if other:
         if not Path(other).is_file():
             raise SetupError(f"TUNLAB_KPI_AGENT={other}: no such file")
         return Path(other)
-    name = "tunlab-agent-kpi-san" if cfg.sanitizers else "tunlab-agent-kpi"
-    if cfg.driver == "ours":
-        build, extra = BUILD / "driver", []
-    else:
-        src = driver_dir(cfg.driver) / "if_tun.c"
-        if not src.is_file():
-            raise SetupError(f"--driver {cfg.driver}: no if_tun.c at {src}")
-        build = BUILD / f"driver-{source_sha(src.parent)}"
-        extra = [f"DRIVER_SRC={src.resolve()}", "DRIVER_NAME=src"]
-    agent = build / "agent" / name
-    cmd = ["make", "-s", "-C", str(REPO), "-f", "driver/Makefile.host", f"BUILD={build}", *extra,
-           str(agent)]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0 or not agent.exists():
-        raise SetupError(f"building the kpi agent for driver {cfg.driver} failed "
-                         f"({' '.join(cmd[5:])}):\n{res.stdout[-3000:]}{res.stderr[-3000:]}")
-    return agent
+    source = driver_choice(cfg.driver).source
+    assert source is not None  # check() refused "stock"
+    return driver_source.build_agent(source, sanitizers=cfg.sanitizers)
 
 
 register(KpiTarget())
