@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -187,8 +188,13 @@ class Guest:
         if self.ended:
             return self.ended
         how = "killed"
+        # Called while a Ctrl-C unwinds (Guest.boot's clean-up, a `with` block): no poweroff,
+        # whose wait could be a whole request timeout on an agent not yet up.
+        interrupted = isinstance(sys.exc_info()[1], KeyboardInterrupt)
         try:
-            if self._alive_quietly() and not self.broken and self.client is not None:
+            if interrupted:
+                how = "killed (interrupted)"
+            elif self._alive_quietly() and not self.broken and self.client is not None:
                 how = self._poweroff()
         finally:
             self._release(how)

@@ -174,3 +174,17 @@ def test_qemu_runs_in_its_own_process_group(fake):
         assert os.getsid(g.machine.pid) != os.getsid(0)
     finally:
         g.stop()
+
+
+def test_stop_while_ctrl_c_unwinds_kills_without_a_poweroff(fake):
+    """Guest.boot's clean-up after Ctrl-C: no poweroff request (it could wait a whole request
+    timeout on an agent not yet up), the VM killed, nothing left."""
+    g = fake("hang")  # reply 2, the poweroff's, would never come
+    procs = _descendants(g.machine.pid)
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        how = g.stop()
+    assert how == "killed (interrupted)"
+    assert " poweroff" not in (g.run_dir / "agent.log").read_text()  # no request sent
+    assert not [p for p in procs if pid_running(p)]
