@@ -115,6 +115,22 @@ class Instruments:
         args = {} if value is None else {"value": value}
         return self.ioctl(dev, req, **args).int("value")
 
+    def has(self, feature: str) -> bool:
+        """Whether the driver has `feature` (driver_source.FEATURES), as the agent was told
+        (hello's features=; "all": today's driver)."""
+        told = self.guest.hello.get("features", "all").split(",")
+        return "all" in told or feature in told
+
+    def unit(self) -> str:
+        """A unit that exists while closed: `ifconfig create` where the driver clones
+        interfaces; else one opened once (without interface cloning, a unit outlives its
+        close)."""
+        if self.has("if_clone"):
+            return self.create()
+        dev = self.open()
+        dev.close()
+        return dev.ifname
+
     def create(self, name: str = "tun") -> str:
         """ifconfig <name> create (SIOCIFCREATE2); "tun" makes the lowest free unit."""
         made = self.req("ioctl", ifname=name, req="SIOCIFCREATE2").text("name")

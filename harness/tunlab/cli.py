@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 import shlex
 import statistics
 import sys
@@ -13,10 +14,12 @@ from pathlib import Path
 from tunlab import libvirt_daemon
 from tunlab import run as run_mod
 from tunlab import targets
-from tunlab.errors import AgentError, TunlabError, UsageError
+from tunlab.errors import AgentError, SettingError, TunlabError, UsageError
 from tunlab.guest import Guest
+from tunlab.paths import BUILD
 from tunlab.protocol import decode_text
-from tunlab.runconfig import RunConfig, add_arguments
+from tunlab.runconfig import RunConfig, add_arguments, check_settings
+from tunlab.safetext import one_line
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
@@ -80,7 +83,8 @@ def cmd_console(args: argparse.Namespace) -> int:
                 continue
             try:
                 reply = guest.agent.request(verb, **fields)
-                print("ok " + " ".join(f"{k}={decode_text(v) if k == 'msg' else v}" for k, v in reply.fields.items()))
+                print("ok " + " ".join(f"{k}={one_line(decode_text(v)) if k == 'msg' else v}"
+                                       for k, v in reply.fields.items()))
             except AgentError as e:
                 print(f"err {e.name}" + (f" errno={e.errno}" if e.errno is not None else "") +
                       (f" msg={e.msg}" if e.msg else ""))
@@ -129,6 +133,42 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench.main(args)
 
 
+def cmd_conformance(args: argparse.Namespace) -> int:
+    """The conformance suite on several drivers side by side, or a driver against a
+    baseline."""
+    from tunlab import conformance as conf
+    drivers = args.driver or ["ours"]
+    cfg = RunConfig.from_args(argparse.Namespace(**{**vars(args), "driver": drivers[0]}))
+    for d in drivers + ([args.baseline] if args.baseline else []):
+        targets.get(cfg.target).check(cfg.with_(driver=d))
+        targets.driver_choice(d)  # a bad path is an error before anything runs
+    out = args.out or BUILD / "conformance" / time.strftime("%Y%m%d-%H%M%S")
+    t0 = time.monotonic()
+    columns, status = {}, 0
+    for d in ([args.baseline] if args.baseline else []) + drivers:
+        rc, rows = conf.run_suite(cfg.target, d, out)
+        columns[f"{cfg.target}/{targets.driver_choice(d).label}"] = rows
+    print(conf.render(columns))
+    wall = time.monotonic() - t0
+    if args.baseline:
+        base = columns.pop(f"{cfg.target}/{targets.driver_choice(args.baseline).label}")
+        for name, rows in columns.items():
+            diff = conf.compare(base, rows)
+            print(f"\n{name} against the baseline {args.baseline}:")
+            for key in ("fixed", "broke"):
+                print(f"  {key}: {', '.join(diff[key]) or '-'}")
+            print(f"  unchanged: {len(diff['unchanged'])} rows")
+            status = 1 if diff["broke"] else status
+    else:
+        for name, rows in columns.items():
+            bad = conf.unexpected(rows)
+            print(f"{name}: {len(bad)} unexpected result(s){': ' + ', '.join(bad) if bad else ''}")
+            status = 1 if bad else status
+    print(f"tunlab conformance: {len(columns) + bool(args.baseline)} run(s) in {wall:.0f} s; "
+          f"logs and JSON in {out}")
+    return status
+
+
 def cmd_conformance_summary(args: argparse.Namespace) -> int:
     from tunlab.conformance import merge
     print(merge(args.files))
@@ -166,6 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     from tunlab import bench as bench_mod
     bench_mod.add_arguments(p)
     p.set_defaults(fn=cmd_bench)
+    p = sub.add_parser("conformance", help="the TUN-SPEC conformance suite on one or more drivers "
+                       "side by side (a rows x drivers table), or against --baseline")
+    add_arguments(p, skip=("--driver",))
+    p.add_argument("--driver", action="append",
+                   help="a driver under test (repeat for several; default: ours): ours, stock, "
+                        "a path, or stock-<year>=PATH")
+    p.add_argument("--baseline", metavar="DRIVER",
+                   help="also run the suite on DRIVER and print, row by row, what the driver "
+                        "under test fixed and broke; exit 1 when it broke a row")
+    p.add_argument("--out", type=Path, help="where the logs and JSON go "
+                   "(default: build/conformance/<date-time>)")
+    p.set_defaults(fn=cmd_conformance)
     p = sub.add_parser("conformance-summary",
                        help="merge the row summaries of conformance runs into one rows x targets table")
     p.add_argument("files", nargs="+", type=Path, help="JSON files (default place: build/conformance/)")
@@ -173,9 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     backend = "libvirt" if getattr(args, "compare_backends", False) else getattr(args, "backend", "")
     try:
+        check_settings()
         with libvirt_daemon.for_backend(backend):  # a private libvirt daemon when none runs
             return int(args.fn(args))
-    except UsageError as e:
+    except (UsageError, SettingError) as e:
         print(f"tunlab {args.cmd}: {e}", file=sys.stderr)
         return 2
     except TunlabError as e:

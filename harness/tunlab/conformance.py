@@ -11,12 +11,19 @@ dragonfly/stock) into one table.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
+from tunlab import safetext
+from tunlab.errors import SetupError
+
 from tunlab.driver_source import FEATURES
-from tunlab.paths import BUILD
+from tunlab.paths import BUILD, REPO
 from tunlab.spec_rows import BY_ID, ROWS, needs
 from tunlab.targets import DriverChoice, driver_choice
 
@@ -160,9 +167,69 @@ class Conformance:
         self.interrupted = True
 
 
-def merge(files: list[Path]) -> str:
+def load(files: list[Path]) -> dict[str, dict[str, str]]:
+    """The columns of conformance JSON files (SetupError naming a file that is not one)."""
     columns = {}
     for f in files:
-        data = json.loads(f.read_text())
-        columns[data["column"]] = data["rows"]
-    return render(columns)
+        try:
+            data = json.loads(f.read_text())
+            column, rows = data["column"], data["rows"]
+            if not isinstance(column, str) or not isinstance(rows, dict):
+                raise TypeError("column is not a name or rows not a table")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise SetupError(f"{f}: not a conformance summary ({e})") from None
+        columns[column] = rows
+    return columns
+
+
+def merge(files: list[Path]) -> str:
+    return render(load(files))
+
+
+# -- several drivers, and a baseline ------------------------------------------------------------
+SUITE = REPO / "harness" / "tests" / "conformance"
+
+
+def run_suite(target: str, driver: str, out: Path, extra: list[str] | None = None,
+              say: Callable[[str], None] = print) -> tuple[int, dict[str, str]]:
+    """The conformance suite on one driver, in a pytest of its own (its exit status and its
+    row cells). Its output goes to out/<label>.log."""
+    out.mkdir(parents=True, exist_ok=True)
+    label = driver_choice(driver).label
+    json_path, log = out / f"{label}.json", out / f"{label}.log"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--target", target,
+           "--driver", driver, "-m", "not mutation", f"--conformance-json={json_path}",
+           "--tunlab-logs", str(out / f"{label}-logs"), str(SUITE), *(extra or [])]
+    say(f"tunlab conformance: {target}/{label}: running the suite ({log})")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "harness"))
+    with open(log, "w") as f:
+        res = subprocess.run(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
+    if not json_path.exists():
+        raise SetupError(f"the suite on driver {driver} wrote no row summary (pytest exit "
+                         f"{res.returncode}); see {log}:\n{safetext.quote(log.read_text(errors='replace'), 3000)}")
+    return res.returncode, load([json_path])[f"{target}/{label}"]
+
+
+def verdict(cell: str) -> str:
+    """A cell as a plain verdict of the driver, whatever was expected of it."""
+    kind = cell.split(":")[0]
+    return {"pass": "pass", "unexpected pass": "pass", "fail": "fail",
+            "expected failure": "fail"}.get(kind, "n/a")
+
+
+def compare(baseline: dict[str, str], new: dict[str, str]) -> dict[str, list[str]]:
+    """Rows fixed, broken and unchanged from `baseline` to `new` (rows n/a on either side
+    are unchanged)."""
+    out: dict[str, list[str]] = {"fixed": [], "broke": [], "unchanged": []}
+    for row in ROWS:
+        a, b = verdict(baseline.get(row.id, "no test")), verdict(new.get(row.id, "no test"))
+        key = ("fixed" if (a, b) == ("fail", "pass") else
+               "broke" if (a, b) == ("pass", "fail") else "unchanged")
+        out[key].append(row.id)
+    return out
+
+
+def unexpected(column: dict[str, str]) -> list[str]:
+    """Rows whose cell is not what this driver's expectations say (a failure, or an
+    unexpected pass of a row a stock version is known to fail)."""
+    return [r for r, c in column.items() if c.split(":")[0] in ("fail", "unexpected pass")]

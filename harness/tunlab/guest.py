@@ -10,8 +10,6 @@ where the logs are. The guest is always stopped on leaving the `with` block.
 
 from __future__ import annotations
 
-import itertools
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,7 +19,7 @@ from tunlab import process_backend, qemu  # noqa: F401  (register the "process" 
 from tunlab import libvirt_backend  # noqa: F401  (registers "libvirt"; imports python3-libvirt only when used)
 from tunlab.client import AgentClient
 from tunlab.console import ConsoleWatcher
-from tunlab import targets
+from tunlab import logdirs, targets
 from tunlab.errors import GuestDied, SetupError, TunlabError
 from tunlab.machine import GuestSpec, Machine, create_machine
 from tunlab.paths import LOGS
@@ -29,15 +27,10 @@ from tunlab.pcap import PcapWriter
 from tunlab.timeouts import Timeouts, for_accel
 from tunlab.tundev import TunDevice
 
-_counter = itertools.count(1)
-
-
 def new_run_dir(kind: str) -> Path:
-    """A fresh log directory: build/logs/<date-time>-<pid>-<n>-<kind>."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = LOGS / f"{stamp}-{os.getpid()}-{next(_counter)}-{kind}"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """A fresh log directory under build/logs, unique per run, old ones pruned
+    (logdirs.py: TUNLAB_KEEP_RUNS, TUNLAB_KEEP_LOGS_MB)."""
+    return logdirs.new_run_dir(LOGS, kind)
 
 
 class Guest:

@@ -15,21 +15,19 @@ machine skips its tests; any other set-up failure is an error.
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from tunlab import conformance, libvirt_daemon, targets
-from tunlab.errors import SetupError, TargetUnavailable, TunlabError, UsageError
+from tunlab import conformance, libvirt_daemon, logdirs, targets
+from tunlab.errors import SettingError, SetupError, TargetUnavailable, TunlabError, UsageError
 from tunlab.guest import Guest
 from tunlab.packets import LOCAL, PEER
 from tunlab.paths import BUILD
-from tunlab.runconfig import RunConfig, add_pytest_options
+from tunlab.runconfig import RunConfig, add_pytest_options, check_settings
 from tunlab.tundev import TunDevice
 
 LOGS_KEY = pytest.StashKey[Path]()
@@ -58,7 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "vm: the test boots guests of its own")
     try:
         config.stash[CONFIG_KEY] = RunConfig.from_values(config.getoption)
-    except UsageError as e:
+        check_settings()
+    except (UsageError, SettingError) as e:
         raise pytest.UsageError(str(e)) from None
     conformance.register(config)
 
@@ -219,7 +218,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _logs_root(config: pytest.Config) -> Path:
     root = config.getoption("--tunlab-logs")
     if root is None:
-        root = BUILD / "test-logs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        root = logdirs.new_run_dir(BUILD / "test-logs")  # unique per run; old runs pruned
         config.option.tunlab_logs = root
     return root
 

@@ -13,7 +13,9 @@ from tunlab import checks, targets
 from tunlab.errors import TunlabError
 from tunlab.guest import Guest
 from tunlab.packets import LOCAL, PEER
+from tunlab import safetext
 from tunlab.runconfig import RunConfig
+from tunlab.safetext import one_line
 from tunlab.tundev import TunDevice
 
 
@@ -32,7 +34,7 @@ def _check(rows: list[Row], name: str, fn: Callable[[], str]) -> None:
     try:
         rows.append(Row(name, True, fn()))
     except (TunlabError, AssertionError) as e:
-        rows.append(Row(name, False, str(e).splitlines()[0]))
+        rows.append(Row(name, False, one_line(str(e).splitlines()[0] if str(e) else repr(e))))
     r = rows[-1]
     print(f"{chr(27) + '[K' if tty else ''}  {'PASS' if r.ok else 'FAIL'}  {r.name:<34} {r.detail}")
 
@@ -113,8 +115,8 @@ def main(cfg: RunConfig) -> int:
               f"backend {h.get('backend')} on {h.get('os')}, driver {h.get('driver')}")
         session(guest, rows, plan.target.tun_api)
     except TunlabError as e:
-        rows.append(Row("session", False, str(e)))
-        print(f"  FAIL  session aborted: {e}")
+        rows.append(Row("session", False, one_line(str(e))))
+        print(f"  FAIL  session aborted: {safetext.quote(str(e))}")
     finally:
         how = guest.stop()
     failed = [r for r in rows if not r.ok]

@@ -105,6 +105,17 @@ class RunConfig:
         return replace(self, **changes).validate()
 
 
+def check_settings() -> None:
+    """Read every setting that comes from the environment now, so that a bad one is one
+    line (SettingError) before anything starts, not an error in the middle of a run."""
+    from tunlab import boundedlog, logdirs, timeouts
+    timeouts.env_scale()
+    boundedlog.console_log_max()
+    boundedlog.agent_log_max()
+    logdirs.keep_runs()
+    logdirs.keep_bytes()
+
+
 def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup,
                   skip: tuple[str, ...] = ()) -> None:
     """Register OPTIONS on an argparse parser (the CLI's subcommands)."""

@@ -125,7 +125,7 @@ BY_ID: dict[str, Row] = {r.id: r for r in ROWS}
 # the row is n/a, reported with the reason, never a pass. Declared here, per row, because a
 # driver's features are read from its source when it is built, not probed at run time.
 NEEDS: dict[str, tuple[str, ...]] = {
-    "L1": ("autoclone", "ifgroup"),
+    "L1": ("autoclone",),
     "L3": ("autoclone",),
     "L4": ("if_clone",),
     "L5": ("if_clone",),

@@ -15,12 +15,12 @@ pytestmark = pytest.mark.tun_api("bsd")
 
 @pytest.mark.row("O1")
 def test_O1_output_while_closed_ehostdown_and_reads_never_ehostdown(k):
-    closed = k.create()
+    closed = k.unit()
     # a closed unit with an address: the stack's send reaches the driver, which refuses
     k.ifconfig(closed, addr="10.78.0.1/32", peer="10.78.0.2", up=1)
     assert k.send_error("10.78.0.2") == "EHOSTDOWN"
     # open units, with and without an address: an empty read is EAGAIN, never EHOSTDOWN
-    bare = k.create()
+    bare = k.unit()
     for name in (closed, bare):
         dev = k.open(name=name, nonblock=True)
         expect_error("EAGAIN", dev.read, wait_ms=None)

@@ -15,9 +15,11 @@ def test_K1_evfilt_read_is_active_exactly_while_the_queue_is_not_empty(k, dev):
     k.send_ok(size=100 - UDP_OVERHEAD)
     k.send_ok(size=50 - UDP_OVERHEAD)
     events = k.kq_poll(kq, wait_ms=1000)
-    assert [e["filter"] for e in events] == ["read"], events
+    # kn_data: the length of the next packet, as read would return it
+    assert [(e["filter"], e["data"]) for e in events] == [("read", 100)], events
     assert len(dev.read()) == 100
-    assert [e["filter"] for e in k.kq_poll(kq)] == ["read"], "inactive with a packet queued"
+    assert [(e["filter"], e["data"]) for e in k.kq_poll(kq)] == [("read", 50)], \
+        "inactive (or the wrong length) with a packet queued"
     assert len(dev.read()) == 50
     assert k.kq_poll(kq) == [], "still active after the queue emptied"
     assert k.kq_poll(kq, wait_ms=20) == []
@@ -51,15 +53,13 @@ def test_K4_close_with_knotes_registered_no_panic(k):
     k.kq_add(kq1, dev, "write")
     k.kq_add(kq2, dev, "read")
     k.send_ok()
-    name = dev.ifname
     dev.close()
     # the knotes went with the file (or report EOF); none may fire as a live device
     for kq in (kq1, kq2):
         live = [e for e in k.kq_poll(kq) if not e["eof"]]
         assert live == [], f"events of a closed device: {live}"
     k.agent.request("nop")
-    assert not k.exists(name)
     k.kq_close(kq1)
     k.kq_close(kq2)
-    k.assert_no_growth(base, k.kstat(), keys=("knotes", "files", "cdevs", "ifnets", "mbufs"),
-                       what="close with knotes")
+    # (whether the unit itself outlives the close is L3's row)
+    k.assert_no_growth(base, k.kstat(), keys=("knotes", "files", "mbufs"), what="close with knotes")
