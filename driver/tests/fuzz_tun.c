@@ -4,15 +4,25 @@
  * and kqueue, over driver/if_tun.c on the kpi.
  *
  * The kpi boots once with if_tun loaded.  Each input is a program: one
- * byte picks an operation, the next bytes its arguments.  Every fd is
- * non-blocking, so nothing waits.  At the end of each input all fds are
- * closed, the units ifconfig made are destroyed, netisr is drained, and
+ * byte picks an operation, the next bytes its arguments.  The program's
+ * own fds are non-blocking; blocking reads run in reader threads (at most
+ * READERS), which the program can interrupt, leave asleep while it closes
+ * their fd, or find asleep when it tries to unload the module.  A sender
+ * thread puts packets on a unit's queue while the program goes on.  The
+ * module can be unloaded and loaded again, an mbuf allocation of the write
+ * path can be made to fail (kpi_mbuf_fail_any), and SIGIO owners range over
+ * every int.  At the end of each input every reader is interrupted and
+ * joined, all fds are closed, the module is loaded again if it was not,
+ * the units ifconfig made are destroyed, netisr is drained, and
  * the live mbuf, cluster, interface, file and knote counts and tun's
  * allocations must be back to what they were before the input; otherwise
  * the target aborts, which libFuzzer reports as a crash.  A kpi panic
  * (KASSERT) aborts too.  TUNLAB_FUZZ_CDEVS=1 also checks cdevs (see
  * KPI-NOTES.md finding 1).
  */
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -47,6 +57,31 @@ u16(struct in *in)
 	return (unsigned)((a < 0 ? 0 : a) << 8 | (b < 0 ? 0 : b));
 }
 
+#define READERS	2
+
+/* a thread in a blocking read(2) */
+struct reader {
+	pthread_t	th;
+	int		fd;
+	size_t		len;
+	int		running;
+	atomic_int	tid;
+	atomic_int	done;
+	uint8_t		buf[2048];
+};
+
+/* a thread putting packets on a unit's send queue */
+struct sender {
+	pthread_t	th;
+	int		running;
+	char		name[KPI_IFNAMSIZ];
+	int		count;
+	size_t		len;
+};
+
+static struct reader readers[READERS];
+static struct sender sender;
+static int unloaded;		/* the program unloaded if_tun */
 static int fds[MAXFD];
 static int nfds;
 static int creates;		/* SIOCIFCREATE2 calls in this input */
@@ -93,7 +128,30 @@ static const unsigned long devioctls[] = {
 	KPI_TUNGIFHEAD, KPI_TUNGIFNAME, KPI_FIONREAD, KPI_FIOASYNC,
 	KPI_FIOSETOWN, KPI_FIOGETOWN, KPI_TIOCSPGRP, KPI_TIOCGPGRP,
 	KPI_IOWR('t', 120, int), KPI_IO('t', 1), KPI_SIOCGIFMTU,
+	KPI_FIONBIO,
 };
+
+/* any int, the extremes often */
+static int
+pick_owner(const uint8_t *arg)
+{
+	static const int extremes[] = { INT_MIN, INT_MIN + 1, -1, 0, 1,
+	    INT_MAX, 100, -100 };
+	uint32_t u;
+
+	switch (arg[0] & 3) {
+	case 0:
+		return (int)arg[1] - 128;	/* around the pids that exist */
+	case 1:
+		return (arg[0] & 4) ? 100 : -100;
+	case 2:
+		return extremes[arg[1] & 7];
+	default:
+		u = (uint32_t)arg[1] << 24 | (uint32_t)arg[2] << 16 |
+		    (uint32_t)arg[3] << 8 | arg[4];
+		return (int)u;
+	}
+}
 
 static void
 op_devioctl(struct in *in)
@@ -111,11 +169,20 @@ op_devioctl(struct in *in)
 		arg[i] = (uint8_t)(b < 0 ? 0 : b);
 	}
 	if (cmd == KPI_FIOSETOWN || cmd == KPI_TIOCSPGRP) {
-		/* mostly pids that exist */
-		int pid = (arg[0] & 3) == 0 ? (int)arg[1] - 128 :
-		    ((arg[0] & 1) ? 100 : -100);
+		int pid = pick_owner(arg);
 
 		memcpy(arg, &pid, sizeof(pid));
+	} else if (cmd == KPI_TUNSIFINFO && (arg[15] & 1)) {
+		arg[6] = KPI_IFT_PPP;		/* the only type it takes */
+	} else if (cmd == KPI_TUNSIFMODE && (arg[15] & 1)) {
+		int mode = ((arg[0] & 1) ? KPI_IFF_POINTOPOINT :
+		    KPI_IFF_BROADCAST) | ((arg[0] & 2) ? KPI_IFF_MULTICAST : 0);
+
+		memcpy(arg, &mode, sizeof(mode));
+	} else if (arg[15] & 2) {
+		int v = arg[0] & 1;		/* the on/off ioctls: 0 or 1 */
+
+		memcpy(arg, &v, sizeof(v));
 	}
 	(void)kpi_ioctl(fd, cmd, arg);
 	(void)kpi_fcntl(fd, KPI_F_SETFL, KPI_O_NONBLOCK);
@@ -134,7 +201,7 @@ op_sockioctl(struct in *in, int s, int s6)
 
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	switch ((b < 0 ? 0 : b) % 10) {
+	switch ((b < 0 ? 0 : b) % 12) {
 	case 0:
 		++creates;
 		(void)kpi_ioctl(s, KPI_SIOCIFCREATE2, &ifr);
@@ -194,6 +261,14 @@ op_sockioctl(struct in *in, int s, int s6)
 		memset(ifra6.ifra_prefixmask.sin6_addr.s6_addr, 0xff, 8);
 		(void)kpi_ioctl(s6, KPI_SIOCAIFADDR_IN6, &ifra6);
 		break;
+	case 9:
+		/* SIOCADDMULTI, SIOCDELMULTI, or one no layer knows */
+		ifr.ifr_addr.sa_len = 16;
+		ifr.ifr_addr.sa_family = KPI_AF_INET;
+		(void)kpi_ioctl(s, (v & 3) == 0 ? KPI_IOW('i', 49,
+		    struct kpi_ifreq) : (v & 3) == 1 ? KPI_IOW('i', 50,
+		    struct kpi_ifreq) : KPI_IOWR('i', 250, struct kpi_ifreq), &ifr);
+		break;
 	default:
 		(void)kpi_ioctl(s, KPI_SIOCGIFMTU, &ifr);
 		break;
@@ -231,7 +306,7 @@ fill_packet(struct in *in, int kind, size_t len)
 static void
 op_write(struct in *in)
 {
-	int fd = pick_fd(in), kind = u8(in), hdr = u8(in);
+	int fd = pick_fd(in), kind = u8(in), hdr = u8(in), fail;
 	size_t len = u16(in), off = 0, n;
 	uint32_t af;
 
@@ -254,7 +329,148 @@ op_write(struct in *in)
 		af = htonl_kpi((hdr & 2) ? 2 : (hdr & 4) ? 28 : (uint32_t)hdr);
 		memcpy(buf, &af, 4);
 	}
+	/* hdr bits 3-4: fail the 1st to 3rd mbuf allocation of this write */
+	fail = hdr < 0 ? 0 : (hdr >> 3) & 3;
+	if (fail)
+		kpi_mbuf_fail_any(fail);
 	(void)kpi_write(fd, buf, n + off);
+	if (fail)
+		kpi_mbuf_fail(0);
+}
+
+static void *
+reader_main(void *p)
+{
+	struct reader *r = p;
+
+	atomic_store(&r->tid, kpi_thread_id());
+	(void)kpi_read(r->fd, r->buf, r->len);
+	atomic_store(&r->done, 1);
+	kpi_thread_exit();
+	return NULL;
+}
+
+static void
+reader_join(struct reader *r)
+{
+	int i;
+
+	if (!r->running)
+		return;
+	/* a caught signal gets it out of any sleep; bounded */
+	for (i = 0; !atomic_load(&r->done); ++i) {
+		if (atomic_load(&r->tid) != 0)
+			(void)kpi_thread_interrupt(atomic_load(&r->tid));
+		if (i == 50000) {
+			fprintf(stderr, "fuzz: a reader is stuck in read(2)\n");
+			abort();
+		}
+		usleep(100);
+	}
+	pthread_join(r->th, NULL);
+	r->running = 0;
+}
+
+/*
+ * A blocking read in a thread: FIONBIO off for the fd, start the reader,
+ * wait until it has returned or sleeps, FIONBIO on again.
+ */
+static void
+op_reader(struct in *in)
+{
+	struct reader *r = &readers[(u8(in) & 0xff) % READERS];
+	int fd = pick_fd(in), off = 0, on = 1, i, tid;
+
+	reader_join(r);
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->len = u16(in) % sizeof(r->buf);
+	(void)kpi_ioctl(fd, KPI_FIONBIO, &off);
+	if (pthread_create(&r->th, NULL, reader_main, r) != 0)
+		abort();
+	r->running = 1;
+	for (i = 0; i < 50000 && !atomic_load(&r->done); ++i) {
+		tid = atomic_load(&r->tid);
+		if (tid != 0 && kpi_thread_sleeping(tid, NULL))
+			break;
+		usleep(20);
+	}
+	(void)kpi_ioctl(fd, KPI_FIONBIO, &on);
+}
+
+static void *
+sender_main(void *p)
+{
+	struct sender *sd = p;
+	uint8_t pk[1500];
+	size_t n;
+	int i;
+
+	for (i = 0; i < sd->count; ++i) {
+		n = tl_icmp_echo4(pk, htonl_kpi(0x0a000001),
+		    htonl_kpi(0x0a000002), 2, (uint16_t)i, sd->len);
+		(void)kpi_stack_output(sd->name, KPI_AF_INET, pk, n);
+	}
+	kpi_thread_exit();
+	return NULL;
+}
+
+static void
+sender_join(void)
+{
+	if (sender.running)
+		pthread_join(sender.th, NULL);
+	sender.running = 0;
+}
+
+static void
+op_sender(struct in *in)
+{
+	int which = u8(in), v = u8(in);
+
+	sender_join();
+	snprintf(sender.name, sizeof(sender.name), "%s",
+	    names[(which < 0 ? 0 : which) % NNAMES]);
+	/* up to 301 packets: past the send queue's 250 */
+	sender.count = 1 + (v < 0 ? 0 : (v & 15) * 20);
+	sender.len = (size_t)(v < 0 ? 0 : (v >> 4) * 80);
+	if (pthread_create(&sender.th, NULL, sender_main, &sender) != 0)
+		abort();
+	sender.running = 1;
+}
+
+/* the 15th op's extended forms (its argument's high nibble) */
+static void
+op_more(struct in *in, int i)
+{
+	int k;
+
+	switch ((i >> 4) % 8) {
+	case 1:
+	case 2:
+		op_reader(in);
+		break;
+	case 3:
+		k = (u8(in) & 0xff) % READERS;
+		if (readers[k].running && atomic_load(&readers[k].tid) != 0)
+			(void)kpi_thread_interrupt(atomic_load(&readers[k].tid));
+		break;
+	case 4:
+		op_sender(in);
+		break;
+	case 5:
+		if (kpi_kldunload("if_tun") == 0)
+			unloaded = 1;
+		break;
+	case 6:
+		if (kpi_kldload("if_tun") == 0)
+			unloaded = 0;
+		break;
+	default:
+		/* join the sender: its packets are all queued now */
+		sender_join();
+		break;
+	}
 }
 
 static void
@@ -351,7 +567,9 @@ run(const uint8_t *data, size_t size, int s, int s6)
 			i = u8(&in);
 			if (i < 0)
 				break;
-			if (i & 1)
+			if (i >> 4)
+				op_more(&in, i);
+			else if (i & 1)
 				(void)kpi_setuid((i & 2) ? 0 : 1000, 0);
 			else
 				kpi_mbuf_fail((i >> 1) & 7);
@@ -367,8 +585,18 @@ cleanup(int s, int s6)
 	struct kpi_stats now;
 	int i, bad = 0;
 
+	sender_join();
+	for (i = 0; i < READERS; ++i)
+		reader_join(&readers[i]);
 	while (nfds > 0)
 		del_fd(nfds - 1);
+	if (unloaded) {
+		if (kpi_kldload("if_tun") != 0) {
+			fprintf(stderr, "fuzz: if_tun does not load again\n");
+			abort();
+		}
+		unloaded = 0;
+	}
 	(void)kpi_setuid(0, 0);
 	kpi_mbuf_fail(0);
 	for (i = 0; i < NNAMES; ++i) {

@@ -825,6 +825,9 @@ m_uiomove(struct uio *uio)
 	do {
 		resid = uio->uio_resid > INT_MAX ? INT_MAX : (int)uio->uio_resid;
 		m = m_getl(resid, M_WAITOK, MT_DATA, flags, &nsize);
+		/* DragonFly's m_uiomove() would dereference NULL here */
+		if (m == NULL)
+			panic("m_uiomove: M_WAITOK mbuf allocation failed");
 		if (flags) {
 			m->m_pkthdr.len = 0;
 			if (resid < MHLEN)

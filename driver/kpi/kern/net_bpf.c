@@ -325,6 +325,10 @@ bpfile_write(struct file *fp, struct uio *uio, int ioflag __unused)
 		return EIO;
 	}
 	m = m_getl((int)len, M_WAITOK, MT_DATA, M_PKTHDR, NULL);
+	if (m == NULL) {		/* as bpf_movein(): M_WAITOK can fail */
+		lwkt_reltoken(&bpf_token);
+		return ENOBUFS;
+	}
 	m->m_pkthdr.len = m->m_len = (int)len;
 	m->m_pkthdr.rcvif = NULL;
 	error = uiomove(mtod(m, caddr_t), len, uio);
