@@ -1,8 +1,9 @@
 # tunlab's front door. Every target installs what it needs first (scripts/setup-deps.sh,
 # idempotent), so each works on a fresh Debian machine.
 #
-#   make run      boot the target's guest (TARGET=linux, the default; kpi; dragonfly) with the
-#                 driver under test (DRIVER=ours, stock or a path), run a short session, report
+#   make run      the main job on the driver under test (DRIVER=ours, a path, stock-<year>=PATH):
+#                 on every target that can run here (TARGET=... for one) boot its guest, run a
+#                 short session, and on kpi the whole conformance suite; one report, one verdict
 #   make test     the whole suite: fast checks, then the linux-target suite in QEMU
 #   make check    the fast tier (no VM): driver tests over driver/kpi (ASan/UBSan, lost
 #                 wakeup, fuzz smoke), harness unit tests, agent protocol tests, kpi target
@@ -17,7 +18,7 @@ export PYTHONPATH := $(CURDIR)/harness
 PYTEST  := $(PYTHON) -m pytest
 TUNLAB  := $(PYTHON) -m tunlab
 GUEST   ?= linux
-TARGET  ?= linux
+TARGET  ?=
 DRIVER  ?= ours
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
@@ -55,13 +56,13 @@ test: check
 	$(PYTEST) -q --target linux -m vm harness/tests/bench $(PYTEST_ARGS)
 
 run: image
-	@$(TUNLAB) run --target $(TARGET) --driver $(DRIVER)
+	@$(TUNLAB) run $(if $(TARGET),--target $(TARGET)) --driver $(DRIVER)
 
 console: image
-	@$(TUNLAB) console --target $(TARGET) --driver $(DRIVER)
+	@$(TUNLAB) console --target $(or $(TARGET),linux) --driver $(DRIVER)
 
 bench: image
-	@$(TUNLAB) bench --target $(TARGET) --driver $(DRIVER) --reps 5 --ms 1000 $(BENCH_ARGS)
+	@$(TUNLAB) bench --target $(or $(TARGET),linux) --driver $(DRIVER) --reps 5 --ms 1000 $(BENCH_ARGS)
 
 clean:
 	rm -rf build

@@ -32,7 +32,9 @@ def cmd_image(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return run_mod.main(_config(args))
+    every = args.target is None
+    cfg = _config(argparse.Namespace(**{**vars(args), "target": args.target or "kpi"}))
+    return run_mod.main(cfg, every_target=every)
 
 
 HELP = """Type agent requests as `verb key=value ...` (docs/protocol.md), e.g.
@@ -186,9 +188,12 @@ def main(argv: list[str] | None = None) -> int:
                         "(env TRUST_FIRST_USE=1)")
     add_arguments(p)
     p.set_defaults(fn=cmd_image)
-    p = sub.add_parser("run", help="boot the target's guest with the driver under test and "
-                       "print a short session's report")
-    add_arguments(p)
+    p = sub.add_parser("run", help="the main job: on every target that can run here (or the "
+                       "one --target names), boot its guest with the driver under test, run a "
+                       "short session (and on kpi the whole conformance suite), print a report")
+    add_arguments(p, skip=("--target",))
+    p.add_argument("--target", default=None, help="only this target (default: every target; "
+                   "those that cannot run here say why)")
     p.set_defaults(fn=cmd_run)
     p = sub.add_parser("console", help="boot a guest; show its console and give an agent prompt")
     add_arguments(p)

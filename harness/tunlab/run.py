@@ -4,6 +4,7 @@ readable report."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from tunlab import checks, targets
 from tunlab.errors import TunlabError
 from tunlab.guest import Guest
 from tunlab.packets import LOCAL, PEER
-from tunlab import safetext
+from tunlab.paths import BUILD
 from tunlab.runconfig import RunConfig
 from tunlab.safetext import one_line
 from tunlab.tundev import TunDevice
@@ -102,12 +103,11 @@ def session(guest: Guest, rows: list[Row], tun_api: str) -> None:
     dev.close()
 
 
-def main(cfg: RunConfig) -> int:
+def run_target(cfg: RunConfig, rows: list[Row]) -> str:
+    """Boot one target's guest, run the session on it; returns where its logs are."""
     plan = targets.plan(cfg)
-    print(f"tunlab run: target {cfg.target}, driver {plan.spec.driver or cfg.driver}, "
-          f"backend {plan.backend}, accelerator {plan.accel}")
-    t0 = time.monotonic()
-    rows: list[Row] = []
+    print(f"\n== {cfg.target}: driver {plan.spec.driver or cfg.driver}, backend {plan.backend}, "
+          f"accelerator {plan.accel}")
     guest = Guest.boot(plan.spec, backend=plan.backend, accel=plan.accel)
     try:
         h = guest.hello
@@ -115,12 +115,51 @@ def main(cfg: RunConfig) -> int:
               f"backend {h.get('backend')} on {h.get('os')}, driver {h.get('driver')}")
         session(guest, rows, plan.target.tun_api)
     except TunlabError as e:
-        rows.append(Row("session", False, one_line(str(e))))
-        print(f"  FAIL  session aborted: {safetext.quote(str(e))}")
+        rows.append(Row(f"{cfg.target}: session", False, one_line(str(e))))
+        print(f"  FAIL  session aborted: {one_line(str(e).splitlines()[0] if str(e) else repr(e))}")
     finally:
         how = guest.stop()
+    print(f"  guest {how}; logs: {guest.run_dir}")
+    return str(guest.run_dir)
+
+
+def run_conformance(cfg: RunConfig, rows: list[Row]) -> None:
+    """The whole TUN-SPEC suite on the driver under test (a target with the BSD API that
+    boots in a moment: kpi), as its rows table."""
+    from tunlab import conformance
+    out = BUILD / "conformance" / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    _, cells = conformance.run_suite(cfg.target, cfg.driver, out, say=lambda line: print(f"  {line}"))
+    column = f"{cfg.target}/{targets.driver_choice(cfg.driver).label}"
+    print("\n".join("  " + line for line in conformance.render({column: cells}).splitlines()))
+    bad = conformance.unexpected(cells)
+    rows.append(Row(f"{cfg.target}: TUN-SPEC conformance", not bad,
+                    f"{len(bad)} unexpected result(s){': ' + ', '.join(bad) if bad else ''}"))
+    print(f"  {'PASS' if not bad else 'FAIL'}  TUN-SPEC conformance: {rows[-1].detail}")
+
+
+def main(cfg: RunConfig, every_target: bool = False) -> int:
+    """`tunlab run`: the session on cfg's target; with `every_target`, on every registered
+    target that can run here (the driver under test on the BSD ones, plus its whole
+    conformance suite where the guest is a host process), each target that cannot run
+    saying why in one line."""
+    t0 = time.monotonic()
+    rows: list[Row] = []
+    names = targets.names() if every_target else (cfg.target,)
+    print(f"tunlab run: driver under test {cfg.driver}; targets {', '.join(names)}")
+    for name in names:
+        target = targets.get(name)
+        # Linux's tun is the reference peer: it runs its own driver whatever --driver says
+        tcfg = cfg.with_(target=name, driver=cfg.driver if target.tun_api == "bsd" else "ours")
+        reason = target.unavailable(tcfg)
+        if reason:
+            print(f"\n== {name}: not run here: {reason}")
+            continue
+        run_target(tcfg, rows)
+        if every_target and target.tun_api == "bsd" and not target.uses_vm:
+            run_conformance(tcfg, rows)
     failed = [r for r in rows if not r.ok]
-    print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed in {time.monotonic() - t0:.1f} s; "
-          f"guest {how}")
-    print(f"logs: {guest.run_dir} (console.log, agent.log{', qemu.log' if plan.target.uses_vm else ''})")
-    return 1 if failed else 0
+    verdict = "PASS" if rows and not failed else "FAIL"
+    print(f"\ntunlab run: {verdict}: {len(rows) - len(failed)} passed, {len(failed)} failed "
+          f"in {time.monotonic() - t0:.1f} s"
+          + (f" (failed: {', '.join(r.name for r in failed)})" if failed else ""))
+    return 0 if verdict == "PASS" else 1
