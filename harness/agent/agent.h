@@ -36,7 +36,7 @@ extern struct agent_opts agent_opts;
 #ifndef TUNLAB_DRIVER_FEATURES
 #define TUNLAB_DRIVER_FEATURES	"all"
 #endif
-int agent_feature(const char *name);	/* 1: the driver has it */
+/* agent_feature() (backend.h) answers from agent_opts.features. */
 
 /* Comma-separated list of the verbs the agent serves (hello's caps=). */
 const char *agent_caps(void);

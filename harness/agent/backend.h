@@ -44,6 +44,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Interface names, NUL included (IFNAMSIZ on Linux and DragonFly alike). */
 #define BE_IFNAMSIZ	16
@@ -64,6 +65,27 @@ void agent_log(const char *fmt, ...)
 /* Records what failed, for the msg= of the error reply to the current request. */
 void agent_errmsg(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
+/* 1 when the driver under test has the tun feature `name` (agent.h, "features"). */
+int agent_feature(const char *name);
+
+/* Whether `name` is in the comma-separated feature `list` ("all": every feature). */
+static inline int
+feature_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	if (list == NULL || strcmp(list, "all") == 0)
+		return 1;
+	while (p != NULL) {
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+		p = strchr(p, ',');
+		if (p != NULL)
+			p++;
+	}
+	return 0;
+}
 
 /* ---- identity and life cycle ---- */
 

@@ -65,6 +65,17 @@ agent_errmsg(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The bare program opens units as the agent does, with the features its build names. */
+int
+agent_feature(const char *name)
+{
+#ifdef TUNLAB_DRIVER_FEATURES
+	return feature_listed(TUNLAB_DRIVER_FEATURES, name);
+#else
+	return feature_listed("all", name);
+#endif
+}
+
 static int
 fail(const char *step, int err)
 {

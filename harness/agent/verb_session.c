@@ -46,20 +46,7 @@ verb_hello(const struct request *rq)
 int
 agent_feature(const char *name)
 {
-	const char *p = agent_opts.features;
-	size_t n = strlen(name);
-
-	if (p == NULL || strcmp(p, "all") == 0)
-		return 1;
-	while (*p) {
-		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return 1;
-		p = strchr(p, ',');
-		if (p == NULL)
-			break;
-		p++;
-	}
-	return 0;
+	return feature_listed(agent_opts.features, name);
 }
 
 int

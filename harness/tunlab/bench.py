@@ -495,9 +495,9 @@ def do_compare(results: dict[str, Any], baseline_path: Path, threshold: float,
     try:
         baseline = json.loads(baseline_path.read_text())
     except (OSError, ValueError) as e:
-        raise SetupError(f"--compare {baseline_path}: cannot read it ({e})") from None
+        raise UsageError(f"--compare {baseline_path}: cannot read it ({e})") from None
     if baseline.get("schema") != SCHEMA:
-        raise SetupError(f"--compare {baseline_path}: not a tunlab bench results.json "
+        raise UsageError(f"--compare {baseline_path}: not a tunlab bench results.json "
                          f"(schema {baseline.get('schema')!r}, expected {SCHEMA!r})")
     rows, note = compare(baseline, results, threshold)
     text = report.compare_table(rows, note, threshold, str(baseline_path))
@@ -559,7 +559,11 @@ def main(args: argparse.Namespace) -> int:
         try:
             results = json.loads(args.from_results.read_text())
         except (OSError, ValueError) as e:
-            raise SetupError(f"--from {args.from_results}: {e}") from None
+            raise UsageError(f"--from {args.from_results}: {e}") from None
+        if (not isinstance(results, dict) or results.get("schema") != SCHEMA
+                or not isinstance(results.get("cells"), list)):
+            raise UsageError(f"--from {args.from_results}: not a tunlab bench results.json "
+                             f"(expected schema {SCHEMA!r} and a list of cells)")
         print(report.table(results), end="")
         if args.out:
             write_outputs(results, args.out, plot=not args.no_plot)

@@ -20,7 +20,7 @@ from typing import Callable
 import pytest
 
 from tunlab import safetext
-from tunlab.errors import SetupError
+from tunlab.errors import SetupError, UsageError
 
 from tunlab.driver_source import FEATURES
 from tunlab.paths import BUILD, REPO
@@ -168,7 +168,7 @@ class Conformance:
 
 
 def load(files: list[Path]) -> dict[str, dict[str, str]]:
-    """The columns of conformance JSON files (SetupError naming a file that is not one)."""
+    """The columns of conformance JSON files (UsageError naming a file that is not one)."""
     columns = {}
     for f in files:
         try:
@@ -177,7 +177,7 @@ def load(files: list[Path]) -> dict[str, dict[str, str]]:
             if not isinstance(column, str) or not isinstance(rows, dict):
                 raise TypeError("column is not a name or rows not a table")
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise SetupError(f"{f}: not a conformance summary ({e})") from None
+            raise UsageError(f"{f}: not a conformance summary ({e})") from None
         columns[column] = rows
     return columns
 

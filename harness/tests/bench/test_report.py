@@ -128,7 +128,7 @@ def test_compare_refuses_a_file_that_is_not_a_bench_result(tmp_path, capsys):
     bad.write_text(json.dumps({"schema": "something-else"}))
     good = tmp_path / "good.json"
     good.write_text(json.dumps(fake_results()))
-    assert _cli("--from", good, "--compare", bad) == 1
+    assert _cli("--from", good, "--compare", bad) == 2  # a bad input file is a usage error
     assert "not a tunlab bench results.json" in capsys.readouterr().err
 
 
