@@ -2,8 +2,7 @@
 
 from tunlab import checks
 from tunlab.pcap import read_pcap
-from tunlab.packets import parse_ipv4
-from tunlab.pytest_plugin import LOCAL, PEER
+from tunlab.packets import LOCAL, PEER, parse_ipv4
 
 
 def test_icmp_echo_is_answered_with_valid_checksums(tun):
