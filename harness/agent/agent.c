@@ -41,6 +41,7 @@ static const struct verb {
 	{ "ioctl", verb_ioctl, "h,ifname,req,value,name,flags,mtu,type,baudrate" },
 	{ "write", verb_write, "h,data" },
 	{ "read", verb_read, "h,max,wait_ms" },
+	{ "poll", verb_poll, "h,wait_ms" },
 	{ "stats", verb_stats, "ifname" },
 	{ "bench", verb_bench, "h,kind,size,ms,local,peer,bpf" },
 	{ "poweroff", verb_poweroff, "" },

@@ -56,7 +56,7 @@ const struct be_ioctl_desc *ioctl_find(const char *name);
 typedef int verb_fn(const struct request *rq);
 
 verb_fn verb_hello, verb_nop, verb_poweroff, verb_debug;		/* verb_session.c */
-verb_fn verb_open, verb_close, verb_read, verb_write;			/* verb_device.c */
+verb_fn verb_open, verb_close, verb_read, verb_write, verb_poll;		/* verb_device.c */
 verb_fn verb_ioctl;							/* verb_ioctl.c */
 verb_fn verb_ifconfig, verb_ifinfo, verb_route, verb_stats;		/* verb_iface.c */
 verb_fn verb_bench;							/* bench.c */

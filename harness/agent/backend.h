@@ -130,6 +130,9 @@ int be_write(int fd, const void *buf, size_t len, size_t *n);
 /* Waits until fd is readable (or has an error/EOF to report) for at most timeout_ms
  * (0: just look). Returns 0 when readable, ETIMEDOUT when the time ran out. */
 int be_wait_readable(int fd, int timeout_ms);
+/* poll(2) for POLLIN and POLLOUT on fd, waiting up to timeout_ms (0: not at all); *in and
+ * *out say which are ready (both 0 when the wait ran out). */
+int be_poll(int fd, int timeout_ms, int *in, int *out);
 
 /* Sets (on=1) or clears (on=0) non-blocking mode; reads back the current mode. */
 int be_set_nonblock(int fd, int on);

@@ -423,6 +423,25 @@ be_wait_readable(int fd, int timeout_ms)
 }
 
 int
+be_poll(int fd, int timeout_ms, int *in, int *out)
+{
+	struct kpi_pollfd p;
+	int r;
+
+	p.fd = fd;
+	p.events = KPI_POLLIN | KPI_POLLOUT;
+	p.revents = 0;
+	do
+		r = kpi_poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno;
+	*in = (p.revents & KPI_POLLIN) != 0;
+	*out = (p.revents & KPI_POLLOUT) != 0;
+	return 0;
+}
+
+int
 be_set_nonblock(int fd, int on)
 {
 	int fl = kpi_fcntl(fd, KPI_F_GETFL, 0);

@@ -199,6 +199,22 @@ be_wait_readable(int fd, int timeout_ms)
 }
 
 int
+be_poll(int fd, int timeout_ms, int *in, int *out)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+	int r;
+
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno;
+	*in = (p.revents & POLLIN) != 0;
+	*out = (p.revents & POLLOUT) != 0;
+	return 0;
+}
+
+int
 be_set_nonblock(int fd, int on)
 {
 	int fl = fcntl(fd, F_GETFL);

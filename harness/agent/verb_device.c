@@ -106,6 +106,25 @@ verb_read(const struct request *rq)
 	return 0;
 }
 
+/* poll h= [wait_ms=]: readiness as poll(2) reports it (a d_poll driver has no kqueue). */
+int
+verb_poll(const struct request *rq)
+{
+	long long wait_ms;
+	struct handle *h;
+	int in, out, err;
+
+	if (arg_handle(rq, &h) < 0 ||
+	    arg_int_opt(rq, "wait_ms", 0, 600000, 0, &wait_ms) < 0)
+		return -1;
+	err = be_poll(h->fd, (int)wait_ms, &in, &out);
+	if (err)
+		return fail_errno(rq, err, "poll");
+	reply_int("in", in);
+	reply_int("out", out);
+	return 0;
+}
+
 int
 verb_write(const struct request *rq)
 {

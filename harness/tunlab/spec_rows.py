@@ -133,8 +133,6 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "L7": ("unload",),
     "L8": ("if_clone",),
     "I10": ("tungifname",),
-    "K1": ("kqueue",),
-    "K2": ("kqueue",),
     "K3": ("kqueue",),
     "K4": ("kqueue",),
 }

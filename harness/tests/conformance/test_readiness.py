@@ -9,6 +9,8 @@ pytestmark = pytest.mark.tun_api("bsd")
 
 @pytest.mark.row("K1")
 def test_K1_evfilt_read_is_active_exactly_while_the_queue_is_not_empty(k, dev):
+    if not k.has("kqueue"):
+        return poll_readiness(k, dev, "K1")
     kq = k.kq_open()
     k.kq_add(kq, dev, "read")
     assert k.kq_poll(kq) == [], "EVFILT_READ active on an empty queue"
@@ -27,6 +29,8 @@ def test_K1_evfilt_read_is_active_exactly_while_the_queue_is_not_empty(k, dev):
 
 @pytest.mark.row("K2")
 def test_K2_evfilt_write_is_always_active_with_the_mtu_as_data(k, dev):
+    if not k.has("kqueue"):
+        return poll_readiness(k, dev, "K2")
     kq = k.kq_open()
     k.kq_add(kq, dev, "write")
     for _ in range(3):
@@ -63,3 +67,20 @@ def test_K4_close_with_knotes_registered_no_panic(k):
     k.kq_close(kq2)
     # (whether the unit itself outlives the close is L3's row)
     k.assert_no_growth(base, k.kstat(), keys=("knotes", "files", "mbufs"), what="close with knotes")
+
+
+def poll_readiness(k, dev, row: str) -> None:
+    """K1/K2 on a driver without kqueue (2008's d_poll): readiness through poll(2) must
+    follow the queue as EVFILT_READ/EVFILT_WRITE would, but poll carries no kn_data (the next
+    packet's length, the MTU), which the row also asks for."""
+    def poll() -> tuple[int, int]:
+        r = k.req("poll", h=dev.h)
+        return r.int("in"), r.int("out")
+
+    assert poll() == (0, 1), "empty queue: want writable only"
+    k.send_ok(size=100 - UDP_OVERHEAD)
+    assert poll() == (1, 1), "a packet queued: want readable and writable"
+    assert len(dev.read()) == 100
+    assert poll() == (0, 1), "queue emptied: want writable only"
+    pytest.fail(f"{row}: the driver has no kqueue; poll(2) reports readiness but no kn_data "
+                f"({'the next packet length' if row == 'K1' else 'the MTU'})")
