@@ -158,7 +158,7 @@ op_devioctl(struct in *in)
 {
 	uint8_t arg[128];
 	unsigned long cmd;
-	int fd = pick_fd(in), i, b;
+	int fd = pick_fd(in), i, b, on = 1;
 
 	b = u8(in);
 	cmd = devioctls[(b < 0 ? 0 : b) % (sizeof(devioctls) /
@@ -185,7 +185,8 @@ op_devioctl(struct in *in)
 		memcpy(arg, &v, sizeof(v));
 	}
 	(void)kpi_ioctl(fd, cmd, arg);
-	(void)kpi_fcntl(fd, KPI_F_SETFL, KPI_O_NONBLOCK);
+	/* non-blocking again; F_SETFL would also clear FASYNC */
+	(void)kpi_ioctl(fd, KPI_FIONBIO, &on);
 }
 
 static void
@@ -569,8 +570,9 @@ run(const uint8_t *data, size_t size, int s, int s6)
 				break;
 			if (i >> 4)
 				op_more(&in, i);
-			else if (i & 1)
-				(void)kpi_setuid((i & 2) ? 0 : 1000, 0);
+			else if (i & 1)		/* root, nobody, /dev/tun's owner */
+				(void)kpi_setuid((i & 2) ? 0 : (i & 8) ? 66 :
+				    1000, (i & 8) ? 68 : 0);
 			else
 				kpi_mbuf_fail((i >> 1) & 7);
 			break;
