@@ -15,7 +15,9 @@ import pytest
 from dfly_standin import Side, factory_for, kernel_boot, live_cd_to_kernel, pfi_phase
 from tunlab import image_dragonfly as img
 from tunlab.dragonfly_console import PhaseFailed
+from tunlab import targets
 from tunlab.paths import REPO
+from tunlab.runconfig import RunConfig
 from tunlab.qemu import qemu_command
 
 needs_tools = pytest.mark.skipif(not (shutil.which("qemu-img") and shutil.which("genisoimage")),
@@ -160,8 +162,8 @@ def test_a_hung_phase_is_retried_once(layers, monkeypatch):
     assert len(list(img.LAYERS.glob("failed-install-*/run/console.log"))) == 2  # both attempts' logs
 
 
-@needs_tools
-def test_session_guest_is_an_overlay_plus_the_sources_cd(tmp_path, monkeypatch):
+def _fake_image(tmp_path: Path) -> tuple[Path, Path]:
+    """An image directory as the builder makes it (manifest + a disk layer): (image, layer)."""
     image = tmp_path / "images" / "6.4.2-0123"
     layer = tmp_path / "images" / "layers" / "configure-0123"
     layer.mkdir(parents=True)
@@ -170,6 +172,12 @@ def test_session_guest_is_an_overlay_plus_the_sources_cd(tmp_path, monkeypatch):
     (image / "manifest.json").write_text(json.dumps({
         "release": "6.4.2", "disk": os.path.relpath(layer / "disk.qcow2", image),
         "hardware": json.loads(json.dumps(img.asdict(img.HW))), "recipe": img.recipe_hash()}))
+    return image, layer
+
+
+@needs_tools
+def test_session_guest_is_an_overlay_plus_the_sources_cd(tmp_path, monkeypatch):
+    image, layer = _fake_image(tmp_path)
     monkeypatch.setattr(img, "IMAGES", tmp_path / "images")
     assert img.find_image("6.4.2") == image
     assert img.find_image("6.4.0") is None
@@ -248,3 +256,44 @@ def test_ci_pipeline_builds_once_and_caches_by_inputs():
     assert "guest-image/dragonfly/**" in image_cache["with"]["key"]
     build = next(s for s in steps if "make image" in s.get("run", ""))
     assert build["if"] == "steps.image.outputs.cache-hit != 'true'"
+
+
+# -- the run configuration reaches the session (targets/dragonfly.py) -------------------------
+def _iso_file(iso: Path, name: str) -> str:
+    return subprocess.run(["isoinfo", "-R", "-i", str(iso), "-x", name], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def _iso_listing(iso: Path) -> list[str]:
+    return subprocess.run(["isoinfo", "-R", "-f", "-i", str(iso)], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+@needs_tools
+def test_driver_stock_and_accel_tcg_reach_the_dragonfly_session(tmp_path, monkeypatch):
+    monkeypatch.setattr("tunlab.targets.dragonfly.BUILD", tmp_path / "build")
+    image, _ = _fake_image(tmp_path)
+    plan = targets.plan(RunConfig(target="dragonfly", driver="stock", accel="tcg", image=image))
+    assert plan.accel == "tcg" and plan.backend == "qemu" and plan.column == "dragonfly/stock"
+    assert "-cpu" not in plan.spec.extra_args  # TCG: qemu_command's own CPU model
+    assert plan.spec.driver == "stock:"
+    cd = plan.spec.drives[1].path
+    conf = _iso_file(cd, "/tunlab-session.conf")
+    assert "driver=stock\n" in conf and "driver_id=stock:\n" in conf
+    assert not [n for n in _iso_listing(cd) if n.startswith("/driver/")]  # nothing to build
+
+
+@needs_tools
+def test_driver_ours_and_kvm_give_our_sources_and_the_kvm_cpu(tmp_path, monkeypatch):
+    monkeypatch.setattr("tunlab.targets.dragonfly.BUILD", tmp_path / "build")
+    image, _ = _fake_image(tmp_path)
+    cfg = RunConfig(target="dragonfly", driver="ours", accel="kvm", image=image)
+    target = targets.get("dragonfly")
+    spec = target.guest_spec(cfg, "kvm")  # plan() would refuse kvm where /dev/kvm is unusable
+    assert spec.extra_args == ("-cpu", img.HW.kvm_cpu)
+    cd = spec.drives[1].path
+    want = target.expected_driver(cfg)
+    assert want.startswith("ours:") and len(want) == len("ours:") + 12
+    assert f"driver=ours\ndriver_id={want}\n" in _iso_file(cd, "/tunlab-session.conf")
+    assert _iso_file(cd, "/driver/if_tun.c") == (REPO / "driver" / "if_tun.c").read_text()
+    assert "/driver/Makefile" in _iso_listing(cd)

@@ -18,64 +18,6 @@ from tunlab.machine import GuestSpec
 from tunlab.paths import REPO
 from tunlab.runconfig import RunConfig
 
-needs_iso_tools = pytest.mark.skipif(
-    not (shutil.which("qemu-img") and shutil.which("genisoimage") and shutil.which("isoinfo")),
-    reason="needs qemu-img, genisoimage and isoinfo: run `make deps`")
-
-
-def _fake_dragonfly_image(tmp_path: Path) -> Path:
-    """An image directory as image_dragonfly makes it (manifest + a disk layer)."""
-    image = tmp_path / "images" / "6.4.2-0123"
-    layer = tmp_path / "images" / "layers" / "configure-0123"
-    layer.mkdir(parents=True)
-    image.mkdir(parents=True)
-    img.qemu_img_create(layer / "disk.qcow2", None, "1G")
-    (image / "manifest.json").write_text(json.dumps({
-        "release": "6.4.2", "disk": os.path.relpath(layer / "disk.qcow2", image),
-        "hardware": json.loads(json.dumps(img.asdict(img.HW))), "recipe": img.recipe_hash()}))
-    return image
-
-
-def _iso_file(iso: Path, name: str) -> str:
-    return subprocess.run(["isoinfo", "-R", "-i", str(iso), "-x", name], capture_output=True,
-                          text=True, check=True).stdout
-
-
-def _iso_listing(iso: Path) -> list[str]:
-    return subprocess.run(["isoinfo", "-R", "-f", "-i", str(iso)], capture_output=True, text=True,
-                          check=True).stdout.split()
-
-
-@needs_iso_tools
-def test_driver_stock_and_accel_tcg_reach_the_dragonfly_session(tmp_path, monkeypatch):
-    monkeypatch.setattr("tunlab.targets.dragonfly.BUILD", tmp_path / "build")
-    image = _fake_dragonfly_image(tmp_path)
-    plan = targets.plan(RunConfig(target="dragonfly", driver="stock", accel="tcg", image=image))
-    assert plan.accel == "tcg" and plan.backend == "qemu" and plan.column == "dragonfly/stock"
-    assert "-cpu" not in plan.spec.extra_args  # TCG: qemu_command's own CPU model
-    assert plan.spec.driver == "stock:"
-    cd = plan.spec.drives[1].path
-    conf = _iso_file(cd, "/tunlab-session.conf")
-    assert "driver=stock\n" in conf and "driver_id=stock:\n" in conf
-    assert not [n for n in _iso_listing(cd) if n.startswith("/driver/")]  # nothing to build
-
-
-@needs_iso_tools
-def test_driver_ours_and_kvm_give_our_sources_and_the_kvm_cpu(tmp_path, monkeypatch):
-    monkeypatch.setattr("tunlab.targets.dragonfly.BUILD", tmp_path / "build")
-    image = _fake_dragonfly_image(tmp_path)
-    cfg = RunConfig(target="dragonfly", driver="ours", accel="kvm", image=image)
-    target = targets.get("dragonfly")
-    spec = target.guest_spec(cfg, "kvm")  # plan() would refuse kvm where /dev/kvm is unusable
-    assert spec.extra_args == ("-cpu", img.HW.kvm_cpu)
-    cd = spec.drives[1].path
-    want = target.expected_driver(cfg)
-    assert want.startswith("ours:") and len(want) == len("ours:") + 12
-    assert f"driver=ours\ndriver_id={want}\n" in _iso_file(cd, "/tunlab-session.conf")
-    assert _iso_file(cd, "/driver/if_tun.c") == (REPO / "driver" / "if_tun.c").read_text()
-    assert "/driver/Makefile" in _iso_listing(cd)
-
-
 def test_a_path_to_another_driver_is_its_source_hash(tmp_path):
     for name in ("if_tun.c", "if_tun.h", "if_tunvar.h"):
         shutil.copy2(REPO / "driver" / name, tmp_path / name)
@@ -140,6 +82,7 @@ def test_dragonfly_without_an_image_is_unavailable_with_the_command(tmp_path, mo
 
 STANDIN = '''
 """A fourth target for the test: the kpi agent under another name."""
+from tunlab import image_dragonfly as img
 from tunlab import targets
 from tunlab.crash_patterns import KPI_CONSOLE
 from tunlab.machine import GuestSpec
