@@ -346,9 +346,9 @@ int	kpi_bpf_open(const char *ifname);
 /* owner and mode of a devfs node, as ls -l /dev/X would show them */
 int	kpi_devstat(const char *path, unsigned int *uid, unsigned int *gid,
 	    int *mode);
-/* wait (at most 5 s) until netisr has processed everything queued so far */
 /* the device name behind fd ("tun4"), as DragonFly's fdevname_r(3) */
 int	kpi_fdevname(int fd, char *buf, size_t len);
+/* wait (at most 5 s) until netisr has processed everything queued so far */
 int	kpi_sync(void);
 /* the stack sends a packet to an interface (if_output); returns errno */
 int	kpi_stack_output(const char *ifname, int af, const void *pkt,
