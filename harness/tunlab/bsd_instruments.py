@@ -109,7 +109,9 @@ class Instruments:
         return dev
 
     def ioctl(self, dev: TunDevice, req: str | int, **args) -> Frame:
-        return self.req("ioctl", h=dev.h, req=hex(req) if isinstance(req, int) else req, **args)
+        reply = self.req("ioctl", h=dev.h, req=hex(req) if isinstance(req, int) else req, **args)
+        dev.note_ioctl(req, args.get("value"))  # TUNSIFHEAD/TUNSLMODE: the capture's framing
+        return reply
 
     def ioctl_int(self, dev: TunDevice, req: str, value: int | None = None) -> int:
         args = {} if value is None else {"value": value}

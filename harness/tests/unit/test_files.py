@@ -3,7 +3,7 @@
 import struct
 
 from tunlab.cpio import CpioWriter
-from tunlab.pcap import LINKTYPE_RAW, PcapWriter, read_pcap
+from tunlab.pcap import LINKTYPE_RAW, PcapWriter, read_capture, read_pcap
 
 
 def _parse_cpio(data: bytes) -> dict[str, tuple[int, bytes]]:
@@ -50,14 +50,17 @@ def test_cpio_is_reproducible(tmp_path):
 
 
 def test_pcap_header_and_packets(tmp_path):
+    """The capture is pcapng (tests/unit/test_pcap.py has the rest); read_pcap still gives the
+    packets."""
     path = tmp_path / "p.pcap"
-    w = PcapWriter(path)
+    w = PcapWriter(path, test="t")
     w.write(b"\x45" + b"\0" * 19, when=1000.5)
     w.write(b"\x60" + b"\0" * 39)
     w.close()
     data = path.read_bytes()
-    magic, major, minor, _, _, snaplen, linktype = struct.unpack_from("<IHHiIII", data)
-    assert (magic, major, minor, linktype) == (0xA1B2C3D4, 2, 4, LINKTYPE_RAW)
-    sec, usec, caplen, origlen = struct.unpack_from("<IIII", data, 24)
-    assert (sec, usec, caplen, origlen) == (1000, 500000, 20, 20)
+    kind, _, magic, major, minor = struct.unpack_from("<IIIHH", data)
+    assert (kind, magic, major, minor) == (0x0A0D0D0A, 0x1A2B3C4D, 1, 0)
+    cap = read_capture(path)
+    assert [i.linktype for i in cap.interfaces] == [LINKTYPE_RAW]
+    assert (cap.packets[0].when, cap.packets[0].orig_len) == (1000.5, 20)
     assert [len(p) for p in read_pcap(path)] == [20, 40]
