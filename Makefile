@@ -1,5 +1,6 @@
 # tunlab's front door. Every target installs what it needs first (scripts/setup-deps.sh,
-# idempotent), so each works on a fresh Debian machine.
+# idempotent, in tiers: `make check` only the kpi tier's packages; the VM targets also QEMU,
+# libvirt, matplotlib and the pinned guest packages), so each works on a fresh Debian machine.
 #
 #   make run      the main job on the driver under test (DRIVER=ours, a path, stock-<year>=PATH):
 #                 on every target that can run here (TARGET=... for one) boot its guest, run a
@@ -9,9 +10,14 @@
 #                 wakeup, fuzz smoke), harness unit tests, agent protocol tests, kpi target
 #   make image    build what a target's guests boot (GUEST=linux, the default, or dragonfly)
 #   make console  boot a guest and get its console and an agent prompt
-#   make deps     install host packages and fetch the guest's Debian packages
+#   make deps     install every tier: host packages, and the guest's pinned Debian packages
+#                 (guest-image/linux/pins.json; scripts/update-pins.sh moves the pins)
+#   make deps-kpi only the fast tier's host packages (what `make check` installs)
 #   make bench    the throughput matrix on the linux guest (~5 min under TCG): a table, and
 #                 JSON, CSV and a PNG in build/bench/<date-time>/ (BENCH_ARGS=... adds options)
+#   make clean    remove build/ (the cache of downloads and guest images stays)
+#   make distclean  also remove tunlab's cache (~/.cache/tunlab, or $TUNLAB_CACHE): the guest
+#                 .debs, the DragonFly ISO and the built images
 
 PYTHON  := /usr/bin/python3
 export PYTHONPATH := $(CURDIR)/harness
@@ -23,21 +29,24 @@ DRIVER  ?= ours
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: all deps agent image check test test-linux run console clean bench
+.PHONY: all deps deps-kpi agent image check test test-linux run console clean distclean bench
 
 all: check
 
 deps:
-	@sh scripts/setup-deps.sh
+	@sh scripts/setup-deps.sh all
 
-agent: deps
+deps-kpi:
+	@sh scripts/setup-deps.sh kpi
+
+agent: deps-kpi
 	@$(MAKE) -s -C harness/agent BACKEND=linux
 
 image: deps
 	@[ "$(GUEST)" = dragonfly ] || $(MAKE) -s agent
 	@$(TUNLAB) image --target $(GUEST)
 
-check: deps agent
+check: deps-kpi agent
 	$(MAKE) -s -f driver/Makefile.host test fuzz-smoke
 	$(PYTEST) -q harness/tests/unit harness/tests/agent harness/tests/dragonfly $(PYTEST_ARGS)
 	sh scripts/check-agent-dfly.sh
@@ -46,7 +55,7 @@ check: deps agent
 	$(PYTEST) -q -m "not vm" harness/tests/bench $(PYTEST_ARGS)
 	$(PYTEST) -q --target kpi harness/tests/kpi harness/tests/conformance $(PYTEST_ARGS)
 
-test: check
+test: check deps
 	$(PYTEST) -q --target dragonfly harness/tests/conformance $(PYTEST_ARGS)
 	$(PYTEST) -q --target dragonfly --driver stock harness/tests/conformance $(PYTEST_ARGS)
 	$(TUNLAB) conformance-summary build/conformance/kpi-ours.json build/conformance/dragonfly-ours.json \
@@ -66,3 +75,6 @@ bench: image
 
 clean:
 	rm -rf build
+
+distclean: clean
+	@$(PYTHON) -m tunlab.paths remove-cache

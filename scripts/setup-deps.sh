@@ -1,17 +1,27 @@
 #!/bin/sh
-# Installs what tunlab needs on a Debian machine, idempotently (a second run does nothing):
-#  1. host packages, with apt (QEMU, pytest, compilers for the agent and the driver's tests);
-#  2. the guest's Debian packages (kernel, busybox-static), downloaded and unpacked under
-#     build/guest-debs/ rather than installed, so the host's /boot and busybox stay as they are.
-# Usage: scripts/setup-deps.sh [host|guest|all]   (default: all)
+# Installs what tunlab needs on a Debian machine, idempotently (a second run does nothing), in
+# tiers, so each make target installs only what it uses:
+#   kpi    host packages of the fast tier, no VM (`make check`): compilers, clang's sanitizer
+#          and fuzzer runtime, valgrind, bmake, pytest, PyYAML, genisoimage and qemu-img (the
+#          offline DragonFly tests), shellcheck, libvirt's XML schema check
+#   vm     host packages for guests (`make test|run|image|console|bench`): QEMU, libvirt,
+#          matplotlib
+#   guest  the Linux guest's kernel and busybox: exactly the versions pinned in
+#          guest-image/linux/pins.json, downloaded as .debs (apt-get download pkg=version),
+#          hash-checked and unpacked in the cache (~/.cache/tunlab; TUNLAB_CACHE moves it),
+#          never installed on the host. Update the pins with scripts/update-pins.sh.
+#   all    kpi, vm and guest
+# TUNLAB_SKIP_DEPS=1 makes it do nothing (for machines whose packages are managed otherwise).
+# Usage: scripts/setup-deps.sh [kpi|vm|guest|all]   (default: all)
 set -eu
 cd "$(dirname "$0")/.."
 what=${1:-all}
 
-HOST_PACKAGES="qemu-system-x86 qemu-utils python3 python3-pytest make gcc libc6-dev clang libclang-rt-14-dev
-llvm valgrind bmake genisoimage shellcheck libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients python3-libvirt libxml2-utils python3-matplotlib"
-GUEST_PACKAGES="linux-image-amd64 busybox-static"
-GUEST_DIR=build/guest-debs
+# `libclang-rt-dev` follows Debian's default clang (14 in Debian 12); -fsanitize=fuzzer needs it.
+KPI_PACKAGES="python3 python3-pytest python3-yaml make gcc libc6-dev clang libclang-rt-dev llvm
+valgrind bmake genisoimage qemu-utils shellcheck libxml2-utils libvirt-clients"
+VM_PACKAGES="qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu python3-libvirt
+python3-matplotlib"
 
 say() { printf 'setup: %s\n' "$*"; }
 
@@ -30,59 +40,40 @@ apt_update() {
 	apt_updated=yes
 }
 
-host() {
+# install TIER PACKAGES...: the missing ones, with apt; the log is build/setup-apt.log.
+install() {
+	tier=$1; shift
 	missing=
-	for p in $HOST_PACKAGES; do
+	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
 			missing="$missing $p"
 	done
 	if [ -z "$missing" ]; then
-		say "host packages present"
+		say "$tier packages present"
 		return 0
 	fi
 	apt_update
-	say "installing:$missing"
+	say "installing ($tier):$missing"
+	mkdir -p build
+	# shellcheck disable=SC2086
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		$missing >build/setup-apt.log 2>&1 || { tail -20 build/setup-apt.log; exit 1; }
+		$missing >>build/setup-apt.log 2>&1 || { tail -20 build/setup-apt.log; exit 1; }
 }
 
-# The newest version apt knows of a package, following a metapackage (linux-image-amd64)
-# to the versioned package it depends on.
-resolve() {
-	dep=$(apt-cache depends "$1" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-	echo "${dep:-$1}"
-}
-
+# The pinned guest packages (harness/tunlab/pins.py does the work: download, verify, unpack).
 guest() {
-	mkdir -p "$GUEST_DIR/debs"
-	[ -n "$(apt-cache policy busybox-static 2>/dev/null | grep Candidate)" ] || apt_update
-	for meta in $GUEST_PACKAGES; do
-		pkg=$(resolve "$meta")
-		ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
-		if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
-			apt_update
-			pkg=$(resolve "$meta")
-			ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
-		fi
-		stamp="$GUEST_DIR/$pkg.unpacked"
-		if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$ver" ]; then
-			continue
-		fi
-		say "downloading guest package $pkg $ver"
-		(cd "$GUEST_DIR/debs" && rm -f "${pkg}_"*.deb && apt-get download -q "$pkg" >/dev/null 2>&1) || {
-			apt_update
-			(cd "$GUEST_DIR/debs" && apt-get download -q "$pkg")
-		}
-		dpkg-deb -x "$GUEST_DIR"/debs/"${pkg}"_*.deb "$GUEST_DIR/root"
-		echo "$ver" >"$stamp"
-	done
-	say "guest packages unpacked in $GUEST_DIR/root"
+	PYTHONPATH=harness /usr/bin/python3 -m tunlab.pins fetch
 }
 
-mkdir -p build
+if [ "${TUNLAB_SKIP_DEPS:-}" = 1 ]; then
+	say "skipped (TUNLAB_SKIP_DEPS=1)"
+	exit 0
+fi
+# shellcheck disable=SC2086
 case $what in
-host) host ;;
+kpi) install kpi $KPI_PACKAGES ;;
+vm) install vm $VM_PACKAGES ;;
 guest) guest ;;
-all) host; guest ;;
-*) echo "usage: $0 [host|guest|all]" >&2; exit 2 ;;
+all) install kpi $KPI_PACKAGES; install vm $VM_PACKAGES; guest ;;
+*) echo "usage: $0 [kpi|vm|guest|all]" >&2; exit 2 ;;
 esac

@@ -7,7 +7,8 @@ that passed that test). A file with no pinned hash is refused unless the user sa
 --trust-first-use (TUNLAB_TRUST_FIRST_USE=1 / make ... TRUST_FIRST_USE=1): its MD5 and SHA-256
 are then written into the catalog, to be checked against the published md5.txt and committed.
 
-Accepted ISOs live in build/cache/dragonfly/<sha256>.iso; index.json there remembers which
+Accepted ISOs live in <cache>/dragonfly/<sha256>.iso (tunlab.paths.CACHE: ~/.cache/tunlab,
+outside build/, kept by `make clean`); index.json there remembers which
 release each one is, so a filled cache works offline. Downloads go to a temporary name first.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from tunlab.errors import SetupError
-from tunlab.paths import BUILD, GUEST_IMAGE_DIR
+from tunlab.paths import CACHE, GUEST_IMAGE_DIR
 
 CATALOG = GUEST_IMAGE_DIR / "dragonfly" / "releases.json"
 UNKNOWN = "unknown"
@@ -137,11 +138,14 @@ def parse_md5_list(text: str) -> dict[str, str]:
     return out
 
 
+ISO_CACHE = CACHE / "dragonfly"
+
+
 class IsoCache:
-    """build/cache/dragonfly: accepted ISOs named by their SHA-256, and an index by release."""
+    """<cache>/dragonfly: accepted ISOs named by their SHA-256, and an index by release."""
 
     def __init__(self, root: Path | None = None) -> None:
-        self.root = root or BUILD / "cache" / "dragonfly"
+        self.root = root or ISO_CACHE
         self.index_path = self.root / "index.json"
 
     def _index(self) -> dict[str, dict[str, str]]:

@@ -11,10 +11,12 @@ and what it needs, which DragonFly's PFI runs at boot:
              session (builds driver/ and the agent from a session CD, kldloads the driver)
 
 Each phase writes a qcow2 layer over the previous one (qemu-img create -b prev -F qcow2) under
-build/images/dragonfly/layers/<phase>-<key>/, keyed by the hash of everything that phase
+<cache>/images/dragonfly/layers/<phase>-<key>/, keyed by the hash of everything that phase
 depends on, so a failed or changed phase reruns alone. A phase is accepted only on its DONE
-line and a clean exit of the VM. The image directory build/images/dragonfly/<release>-<key>/
-holds manifest.json (the layer chain and the fixed virtual hardware).
+line and a clean exit of the VM. The image directory <cache>/images/dragonfly/<release>-<key>/
+holds manifest.json (the layer chain and the fixed virtual hardware). <cache> is
+tunlab.paths.CACHE (~/.cache/tunlab; TUNLAB_CACHE moves it), outside build/: `make clean`
+keeps the image, `make distclean` removes it.
 
 Sessions (session_spec) boot a fresh overlay of the image with a session CD of the current
 driver/ and harness/agent sources.
@@ -47,10 +49,10 @@ from tunlab.dragonfly_console import (ConsoleCursor, PhaseFailed, ProgressLine,
 from tunlab.dragonfly_media import MediaError, accept_file, acquire_iso, load_catalog
 from tunlab.errors import GuestCrash, GuestDied, SetupError, TunlabError
 from tunlab.machine import Drive, GuestSpec, Machine, create_machine
-from tunlab.paths import AGENT_DIR, BUILD, GUEST_IMAGE_DIR, REPO
+from tunlab.paths import AGENT_DIR, CACHE, GUEST_IMAGE_DIR, REPO
 
 RECIPE = GUEST_IMAGE_DIR / "dragonfly"
-IMAGES = BUILD / "images" / "dragonfly"
+IMAGES = CACHE / "images" / "dragonfly"
 LAYERS = IMAGES / "layers"
 BUILDER_VERSION = "1"
 KERNCONF = "TUNLAB_NOTUN"
@@ -347,8 +349,8 @@ def _build_layer(phase: Phase, key: str, layer: Path, backing: Path | None, dfly
 def build(release: str | None = None, iso: Path | None = None, trust: bool = False, accel: str = "tcg",
           backend: str = "qemu", factory: MachineFactory = create_machine, log: Log = print,
           progress: ProgressLine | None = None) -> Path:
-    """Build (or find cached) the DragonFly image; returns its directory."""
-    require_tools(need_bsd_agent=False)
+    """Build (or find cached) the DragonFly image; returns its directory. The ISO comes first:
+    without it nothing else matters, and the tools are checked once it is in hand."""
     try:
         rel, iso_path = acquire_iso(release, iso, trust, log=log)
     except MediaError as e:

@@ -2,8 +2,12 @@
 busybox-static and the agent, packed as an uncompressed initramfs.
 
 The kernel is booted as the uncompressed vmlinux (PVH entry) rather than vmlinuz: under TCG
-that saves the ~3 s the guest spends decompressing itself. Outputs are cached under
-build/images/linux/<hash of every input>/ and rebuilt only when an input changes.
+that saves the ~3 s the guest spends decompressing itself. The kernel, its tun module and
+busybox are the files pinned in guest-image/linux/pins.json (package, version and SHA-256;
+tunlab.pins fetches and verifies them, `make deps`), so the same recipe gives the same image
+on any machine and date; the agent is built here from source, and its hash is one of the
+inputs. Outputs are cached under <cache>/images/linux/<hash of every input>/ (tunlab.paths.CACHE,
+outside build/, kept by `make clean`) and rebuilt only when an input changes.
 
 The cache verifies what it serves: manifest.json records each file's size and SHA-256, and
 a file that is missing, truncated or changed makes build() say so and rebuild the image (a
@@ -29,11 +33,11 @@ from tunlab.cpio import CpioWriter
 from tunlab.boundedlog import raise_if_disk_full
 from tunlab.errors import SetupError
 from tunlab.machine import GuestSpec, pid_running
-from tunlab.paths import AGENT_DIR, BUILD, GUEST_IMAGE_DIR
+from tunlab import pins
+from tunlab.paths import AGENT_DIR, BUILD, CACHE, GUEST_IMAGE_DIR
 
 RECIPE = GUEST_IMAGE_DIR / "linux"
-GUEST_ROOT = BUILD / "guest-debs" / "root"  # unpacked by scripts/setup-deps.sh
-BUSYBOX = GUEST_ROOT / "bin" / "busybox"
+IMAGES = CACHE / "images" / "linux"
 BUSYBOX_APPLETS = ["sh", "mount", "insmod", "ifconfig", "poweroff", "echo", "cat", "ls", "ip", "sleep"]
 BUILDER_VERSION = "1"
 APPEND = ("console=ttyS0,115200 panic=-1 oops=panic loglevel=4 8250.nr_uarts=2 "
@@ -44,24 +48,14 @@ AGENT = BUILD / "agent" / "tunlab-agent"
 BARE = BUILD / "agent" / "tunlab-bench-bare"
 
 
-def _version_key(v: str) -> list[int | str]:
-    return [int(p) if p.isdigit() else p for p in re.split(r"[.-]", v)]
-
-
-def find_kernel() -> tuple[str, Path, Path]:
-    """(version, vmlinuz, tun.ko) of the newest installed Debian kernel that has tun.ko."""
-    found = []
-    for vmlinuz in (GUEST_ROOT / "boot").glob("vmlinuz-*"):
-        version = vmlinuz.name[len("vmlinuz-"):]
-        tun = GUEST_ROOT / "lib" / "modules" / version / "kernel/drivers/net/tun.ko"
-        if tun.exists():
-            found.append((version, vmlinuz, tun))
-        elif tun.with_suffix(".ko.xz").exists():
-            found.append((version, vmlinuz, tun.with_suffix(".ko.xz")))
-    if not found:
-        raise SetupError(f"no Debian kernel with a tun module under {GUEST_ROOT}: "
-                         "run `make deps` (downloads linux-image-amd64)")
-    return max(found, key=lambda f: _version_key(f[0]))
+def guest_inputs() -> tuple[str, Path, Path, Path, dict[str, str]]:
+    """(kernel release, vmlinuz, tun.ko, busybox, {role: package=version}): the pinned files,
+    checked against their pins (a missing or changed one is a SetupError saying to run
+    `make deps`)."""
+    loaded = pins.load()
+    release, files = pins.guest_files(loaded)
+    return (release, files["vmlinuz"], files["tun"], files["busybox"],
+            {p.role: p.spec for p in loaded.values()})
 
 
 def extract_vmlinux(vmlinuz: bytes) -> bytes:
@@ -92,12 +86,7 @@ IMAGE_FILES = ("vmlinux", "initramfs.cpio")  # what the manifest vouches for
 _TMP = re.compile(r"^\.tmp-(\d+)-")
 
 
-def _sha_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+_sha_file = pins.sha256_file
 
 
 def file_records(directory: Path) -> dict[str, dict[str, int | str]]:
@@ -152,22 +141,20 @@ def _discard(directory: Path) -> None:
 
 def build(progress: bool = False) -> GuestSpec:
     """Build (or find in the cache) the Linux guest and return how to boot it."""
-    version, vmlinuz, tun = find_kernel()
-    if not BUSYBOX.exists():
-        raise SetupError(f"{BUSYBOX} missing: run `make deps` (downloads busybox-static)")
+    version, vmlinuz, tun, busybox, packages = guest_inputs()
     agent = build_agent()
     init = (RECIPE / "init").read_bytes()
     inputs = {
         "builder": BUILDER_VERSION + _sha(Path(__file__).read_bytes()),
         "vmlinuz": _sha(vmlinuz.read_bytes()),
         "tun": _sha(tun.read_bytes()),
-        "busybox": _sha(BUSYBOX.read_bytes()),
+        "busybox": _sha(busybox.read_bytes()),
         "agent": _sha(agent.read_bytes()),
         "bare": _sha(BARE.read_bytes()),
         "init": _sha(init),
     }
     key = _sha(json.dumps(inputs, sort_keys=True).encode())[:16]
-    out = BUILD / "images" / "linux" / key
+    out = IMAGES / key
     manifest = out / "manifest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     sweep_tmp(out.parent)
@@ -181,7 +168,7 @@ def build(progress: bool = False) -> GuestSpec:
         if progress:
             print(f"tunlab: building the Linux guest image (kernel {version}) in {out}", flush=True)
         try:
-            _build_into(out, version, vmlinuz, tun, init, agent, inputs)
+            _build_into(out, version, vmlinuz, tun, busybox, init, agent, inputs, packages)
         except OSError as e:
             raise_if_disk_full(e, out.parent, "building the image in")
             raise
@@ -190,8 +177,8 @@ def build(progress: bool = False) -> GuestSpec:
     return from_dir(out, check=False)
 
 
-def _build_into(out: Path, version: str, vmlinuz: Path, tun: Path, init: bytes, agent: Path,
-                inputs: dict[str, str]) -> None:
+def _build_into(out: Path, version: str, vmlinuz: Path, tun: Path, busybox: Path, init: bytes,
+                agent: Path, inputs: dict[str, str], packages: dict[str, str]) -> None:
     """Build the image in a temporary directory and rename it to `out`; nothing is left
     behind when the build fails or is interrupted."""
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".tmp-{os.getpid()}-"))
@@ -206,7 +193,7 @@ def _build_into(out: Path, version: str, vmlinuz: Path, tun: Path, init: bytes, 
                 cpio.directory(d)
             cpio.char_device("dev/console", 5, 1)
             cpio.file("init", init, 0o755)
-            cpio.file("bin/busybox", BUSYBOX.read_bytes(), 0o755)
+            cpio.file("bin/busybox", busybox.read_bytes(), 0o755)
             for applet in BUSYBOX_APPLETS:
                 cpio.symlink(f"bin/{applet}", "busybox")
             cpio.file("lib/modules/tun.ko", tun_ko)
@@ -215,6 +202,7 @@ def _build_into(out: Path, version: str, vmlinuz: Path, tun: Path, init: bytes, 
             cpio.finish()
         (tmp / "manifest.json").write_text(json.dumps(
             {"kernel_version": version, "append": APPEND, "inputs": inputs,
+             "packages": packages,
              "files": file_records(tmp)}, indent=2) + "\n")
         try:
             os.rename(tmp, out)
