@@ -53,7 +53,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, ContextManager, Iterator, TypeVar
 
-from tunlab.errors import SetupError
+from tunlab.errors import SetupError, TargetUnavailable
 from tunlab.machine import pid_running, proc_stat, processes_where, socket_base, socket_dir
 from tunlab.paths import BUILD
 from tunlab.timeouts import for_accel
@@ -329,7 +329,7 @@ class PrivateDaemon:
         if as_root:
             why = userns_refused()
             if why:
-                raise SetupError(
+                raise TargetUnavailable(  # this machine, not the set-up: the one skip
                     f"no libvirt daemon answers, and a private one cannot be started here: it "
                     f"needs a user namespace, which this machine refuses ({why}; a chroot or "
                     f"some containers do); set {ENV_URI} to a running libvirt, e.g. qemu:///system")
