@@ -71,7 +71,7 @@ def extract_vmlinux(vmlinuz: bytes) -> bytes:
 
 def build_agent() -> Path:
     """Build the agent (make is incremental) and return its path."""
-    res = subprocess.run(["make", "-s", "-C", str(AGENT_DIR), "BACKEND=linux"],
+    res = subprocess.run(["make", "-s", "-C", str(AGENT_DIR), "BACKEND=linux", f"BUILD={AGENT.parent}"],
                          capture_output=True, text=True)
     if res.returncode != 0 or not AGENT.exists() or not BARE.exists():
         raise SetupError(f"building the agent failed:\n{res.stdout}{res.stderr}")
