@@ -157,58 +157,136 @@ def write_compare_csv(rows: list[dict[str, Any]], path: Path) -> None:
             w.writerow({k: _clean(r.get(k, "")) for k in cols})
 
 
-def plot(results: dict[str, Any], path: Path) -> None:
-    """One panel per kind: median packets/s per size, a bar per (target, mode, bpf) with
-    min..max whiskers; with two targets, a last panel of their ratios per cell."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+# what a cell's figure counts, per kind (a round trip is one echo written and its reply read)
+UNITS = {"write": "packets/s", "read": "packets/s", "rtt": "round trips/s"}
+TARGET_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+CELL_GAP = 0.6      # between the variants of one size
+SIZE_GAP = 1.2      # between sizes
 
+
+def _variant_label(mode: str, bpf: bool) -> str:
+    return f"{mode}\n+bpf" if bpf else mode
+
+
+def plot_layout(results: dict[str, Any]) -> dict[str, Any]:
+    """Where plot() puts every bar: per kind, the x position of each cell's bar per target
+    (the targets of a cell side by side, touching; cells of one size together), the tick
+    per cell and the label per size. Returned for the tests."""
     labels = _labels(results)
-    by = cells_by_key(results)
     cells = _cell_rows(results)
     kinds = [k for k in KIND_TITLES if any(c.kind == k for c in cells)]
     sizes = sorted({c.size for c in cells})
-    series = sorted({(lab, c.mode, c.bpf) for lab in labels for c in cells},
-                    key=lambda s: (labels.index(s[0]), s[1] != "plain", s[2]))
-    ratios = results.get("ratios") or []
-    npanels = len(kinds) + (1 if ratios else 0)
-    fig, axes = plt.subplots(max(npanels, 1), 1, figsize=(10, 3.2 * max(npanels, 1)), squeeze=False)
-    width = 0.8 / max(len(series), 1)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, kind in zip(axes[:, 0], kinds):
-        for j, (lab, mode, bpf) in enumerate(series):
-            xs, ys, lo, hi = [], [], [], []
-            for i, size in enumerate(sizes):
-                c = by.get((lab, Cell(kind, size, mode, bpf).key))
-                if not c:
-                    continue
-                st = c["stats"]
-                xs.append(i + (j - (len(series) - 1) / 2) * width)
-                ys.append(st["median_pps"])
-                lo.append(st["median_pps"] - st["min_pps"])
-                hi.append(st["max_pps"] - st["median_pps"])
-            name = f"{lab} {mode}{' +bpf' if bpf else ''}" if len(labels) > 1 else f"{mode}{' +bpf' if bpf else ''}"
-            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=name,
-                   color=colors[j % len(colors)], hatch="//" if bpf else None, edgecolor="black",
-                   linewidth=0.4)
-        ax.set_title(KIND_TITLES[kind], fontsize=10)
-        ax.set_xticks(range(len(sizes)), [f"{s} B" for s in sizes])
-        ax.set_ylabel("packets/s (median)")
+    variants = sorted({(c.mode, c.bpf) for c in cells}, key=lambda v: (v[0] != "plain", v[1]))
+    width = 0.8 / max(len(labels), 1)
+    x, ticks, groups = {}, [], []
+    pos = 0.0
+    for size in sizes:
+        first = pos
+        for mode, bpf in variants:
+            ticks.append((pos, _variant_label(mode, bpf)))
+            for t, lab in enumerate(labels):
+                x[(lab, size, mode, bpf)] = pos + (t - (len(labels) - 1) / 2) * width
+            pos += 1 + CELL_GAP
+        groups.append(((first + pos - 1 - CELL_GAP) / 2, f"{size} B"))
+        pos += SIZE_GAP - CELL_GAP
+    return {"labels": labels, "kinds": kinds, "sizes": sizes, "variants": variants, "width": width,
+            "x": x, "ticks": ticks, "groups": groups}
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """The PNG of figure()."""
+    import matplotlib.pyplot as plt
+    fig = figure(results)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def figure(results: dict[str, Any]) -> Any:
+    """One panel per kind: for each size, each mode/listener cell, a bar per target side by
+    side (the median of the samples; whiskers from the smallest to the largest sample); with
+    two targets, a strip under each panel with their ratio per cell. One legend for the
+    figure, above the panels, and a line saying what bars and whiskers are."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    from matplotlib.transforms import blended_transform_factory
+
+    lay = plot_layout(results)
+    labels, kinds = lay["labels"], lay["kinds"]
+    by = cells_by_key(results)
+    ratios = {r["cell"]: r for r in results.get("ratios") or []}
+    two = len(labels) == 2 and bool(ratios)
+    fig = plt.figure(figsize=(11, len(kinds) * (4.6 if two else 3.6) + 1.4))
+    outer = fig.add_gridspec(max(len(kinds), 1), 1, hspace=0.42 if two else 0.36)
+    s = results.get("settings", {})
+    n, ms = s.get("reps", "?"), s.get("ms", "?")
+    for i, kind in enumerate(kinds):
+        if two:
+            inner = outer[i].subgridspec(2, 1, height_ratios=[3.0, 1.0], hspace=0.06)
+            ax = fig.add_subplot(inner[0])
+            rax = fig.add_subplot(inner[1], sharex=ax)
+        else:
+            ax, rax = fig.add_subplot(outer[i]), None
+        ax.set_label(kind)
+        if rax is not None:
+            rax.set_label(f"{kind} ratio")
+        for t, lab in enumerate(labels):
+            xs, ys, lo, hi, hatches = [], [], [], [], []
+            for size in lay["sizes"]:
+                for mode, bpf in lay["variants"]:
+                    c = by.get((lab, Cell(kind, size, mode, bpf).key))
+                    if not c or not c.get("stats"):
+                        continue
+                    st = c["stats"]
+                    xs.append(lay["x"][(lab, size, mode, bpf)])
+                    ys.append(st["median_pps"])
+                    lo.append(st["median_pps"] - st["min_pps"])
+                    hi.append(st["max_pps"] - st["median_pps"])
+                    hatches.append("///" if bpf else "")
+            bars = ax.bar(xs, ys, lay["width"], yerr=[lo, hi], capsize=2.5, color=TARGET_COLORS[t % 4],
+                          edgecolor="black", linewidth=0.5, error_kw={"elinewidth": 1.0})
+            for bar, h in zip(bars, hatches):
+                bar.set_hatch(h)
+        ax.set_title(KIND_TITLES[kind], fontsize=11, loc="left")
+        ax.set_ylabel(f"{UNITS[kind]} (median)", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=7, ncol=min(len(series), 4))
-    if ratios:
-        ax = axes[-1, 0]
-        names = [r["cell"] for r in ratios]
-        ax.bar(range(len(ratios)), [r["ratio"] for r in ratios], color="tab:gray")
-        ax.axhline(1.0, color="black", linewidth=0.8)
-        ax.set_xticks(range(len(ratios)), names, rotation=90, fontsize=6)
-        ax.set_ylabel(f"{ratios[0]['b']} / {ratios[0]['a']}")
-        ax.set_title("ratio of medians per cell", fontsize=10)
+        ax.ticklabel_format(axis="y", style="plain")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        bottom = rax or ax
+        bottom.set_xticks([p for p, _ in lay["ticks"]], [t for _, t in lay["ticks"]], fontsize=9)
+        if rax is not None:
+            plt.setp(ax.get_xticklabels(), visible=False)
+            for size in lay["sizes"]:
+                for mode, bpf in lay["variants"]:
+                    r = ratios.get(Cell(kind, size, mode, bpf).key)
+                    if not r:
+                        continue
+                    x = sum(lay["x"][(lab, size, mode, bpf)] for lab in labels) / 2
+                    rax.bar([x], [r["ratio"]], 0.8, color="0.6", edgecolor="black", linewidth=0.5)
+                    rax.annotate(f"{r['ratio']:.2f}", (x, r["ratio"]), xytext=(0, 2),
+                                 textcoords="offset points", ha="center", va="bottom", fontsize=8)
+            rax.axhline(1.0, color="black", linewidth=0.8)
+            top = max([r["ratio"] for r in ratios.values()] + [1.0])
+            rax.set_ylim(0, top * 1.3)
+            rax.set_ylabel(f"{labels[1]} / {labels[0]}", fontsize=9)
+            rax.grid(axis="y", alpha=0.3)
+        trans = blended_transform_factory(bottom.transData, bottom.transAxes)
+        for x, text in lay["groups"]:
+            bottom.text(x, -0.62 if rax is not None else -0.17, text, transform=trans, ha="center",
+                        va="top", fontsize=10, fontweight="bold")
+    handles = [Patch(facecolor=TARGET_COLORS[t % 4], edgecolor="black", label=lab) for t, lab in enumerate(labels)]
+    handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="with a bpf listener"))
+    if two:
+        handles.append(Patch(facecolor="0.6", edgecolor="black", label=f"ratio {labels[1]} / {labels[0]} of the medians"))
     m = results.get("machine", {})
     fig.suptitle(f"tunlab bench: {', '.join(labels)}; accel {results.get('accel', '?')}; "
                  f"{results.get('created', '')}; host {m.get('hostname', '')}, load {m.get('load_start', '')}",
-                 fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+                 fontsize=10, y=1 - 0.12 / fig.get_figheight())
+    fig.text(0.5, 1 - 0.38 / fig.get_figheight(), f"bar: the median of {n} samples of {ms} ms; whiskers: the smallest to the "
+             f"largest sample", ha="center", va="top", fontsize=9)
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=9,
+               bbox_to_anchor=(0.5, 1 - 0.58 / fig.get_figheight()), frameon=False)
+    top = 1 - 1.15 / fig.get_figheight()
+    fig.subplots_adjust(left=0.09, right=0.98, top=top, bottom=0.9 / fig.get_figheight())
+    return fig
