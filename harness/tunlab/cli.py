@@ -177,6 +177,31 @@ def cmd_conformance_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_repro_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """repro, fuzz and replay (issue 15: repro.py, fuzz.py, replay.py)."""
+    from tunlab import fuzz, replay, repro
+    p = sub.add_parser("repro", help="replay a repro file (a failing test's or a fuzz "
+                       "finding's) on any target; say whether the failure reproduces; --minimize")
+    add_arguments(p, skip=("--target", "--driver"))
+    p.add_argument("--target", default=None, help="replay on this target (default: the file's)")
+    p.add_argument("--driver", default=None, help="replay with this driver (default: the file's)")
+    repro.add_arguments(p)
+    p.set_defaults(fn=lambda a: repro.main(
+        a, RunConfig.from_args(argparse.Namespace(**{**vars(a), "target": a.target or "kpi",
+                                                     "driver": a.driver or "ours"})),
+        a.target is not None, a.driver is not None))
+    p = sub.add_parser("fuzz", help="generate programs over the agent's verbs against a target "
+                       "and driver; crashes, sanitizer reports, hangs, leaks and agent deaths "
+                       "are findings, saved with minimized repro files")
+    add_arguments(p)
+    fuzz.add_arguments(p)
+    p.set_defaults(fn=lambda a: fuzz.main(a, _config(a)))
+    p = sub.add_parser("replay", help="replay a QEMU recording (--record) and compare the "
+                       "console byte for byte; --gdb waits for a debugger")
+    replay.add_arguments(p)
+    p.set_defaults(fn=replay.main)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tunlab", description="Test and benchmark tun(4) drivers in QEMU guests.")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -227,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="merge the row summaries of conformance runs into one rows x targets table")
     p.add_argument("files", nargs="+", type=Path, help="JSON files (default place: build/conformance/)")
     p.set_defaults(fn=cmd_conformance_summary)
+    _add_repro_commands(sub)
     args = parser.parse_args(argv)
     backend = "libvirt" if getattr(args, "compare_backends", False) else getattr(args, "backend", "")
     try:

@@ -23,6 +23,19 @@ from tunlab.protocol import MAX_FRAME, MAX_ID, Frame, Value, decode_frame, encod
 
 _LOG_VALUE_MAX = 96  # longer values (packet blobs) are shortened in the transcript
 NOISE_MAX = 1 << 20  # bytes of non-frame lines tolerated while waiting for one reply
+EXCHANGES_MAX_BYTES = 64 << 20  # the section's full requests and replies kept for repro files
+
+
+class Exchange:
+    """One request of the current section as sent (its full line, id included) and the
+    reply line that answered it ("" when none came: a timeout or a broken channel)."""
+
+    __slots__ = ("request", "reply")
+
+    def __init__(self, request: str, reply: str = "") -> None:
+        self.request = request
+        self.reply = reply
+
 
 
 def _shorten(line: str) -> str:
@@ -55,6 +68,11 @@ class AgentClient:
         self.log_max = agent_log_max()
         self._log: BoundedLog | None = BoundedLog(log_path, self.log_max, AGENT_LOG_ENV)
         self._section: BoundedLog | None = None
+        # The current section's exchanges in full (agent.log shortens long values), for
+        # the repro file of a failing test (repro.py); capped at EXCHANGES_MAX_BYTES.
+        self.exchanges: list[Exchange] = []
+        self.exchanges_capped = False
+        self._exchange_bytes = 0
         self.disk_full: DiskFull | None = None  # set once writing the log failed
         self._noise = 0  # bytes of noise since the last frame
         # Set after a timeout or a protocol error: replies may then be out of step with
@@ -83,6 +101,23 @@ class AgentClient:
         if self._section:
             self._section.close()
         self._section = BoundedLog(path, self.log_max, AGENT_LOG_ENV) if path else None
+        self.clear_exchanges()
+
+    def clear_exchanges(self) -> None:
+        """Forget the exchanges kept so far (a new section, a new fuzz program)."""
+        self.exchanges = []
+        self.exchanges_capped = False
+        self._exchange_bytes = 0
+
+    def _record(self, request: str) -> Exchange | None:
+        self._exchange_bytes += len(request)
+        if self._exchange_bytes > EXCHANGES_MAX_BYTES:
+            self.exchanges_capped = True
+            return None
+        ex = Exchange(request)
+        self.exchanges.append(ex)
+        return ex
+
 
     def _noise_line(self, line: str, what: str) -> None:
         """A line that is not a frame: logged (shortened); too much of it is a protocol error."""
@@ -164,6 +199,7 @@ class AgentClient:
         data = encode_request(req_id, verb, args)
         deadline = time.monotonic() + timeout
         self.note(">> " + _shorten(data.decode().rstrip("\n")))
+        ex = self._record(data.decode().rstrip("\n"))
         self._send(data, deadline)
         what = f"waiting for the reply to {verb!r} (id {req_id})"
         while True:
@@ -190,6 +226,9 @@ class AgentClient:
             if frame.id != req_id:
                 raise ProtocolError(f"reply id {frame.id} does not match request id {req_id} "
                                     f"({verb}): {line[:200]!r}{self.where}")
+            if ex is not None:
+                self._exchange_bytes += len(line)
+                ex.reply = line
             if check and not frame.ok:
                 errno = int(frame.fields["errno"]) if frame.fields.get("errno", "").lstrip("-").isdigit() else None
                 raise AgentError(verb, frame.error, errno, safetext.one_line(frame.text("msg"), 1000))

@@ -33,6 +33,7 @@ from tunlab.tundev import TunDevice
 LOGS_KEY = pytest.StashKey[Path]()
 GUEST_EXC_KEY = pytest.StashKey[bool]()
 CONFIG_KEY = pytest.StashKey[RunConfig]()
+REPRO_KEY = pytest.StashKey[bool]()
 
 
 
@@ -44,6 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--shuffle", type=int, default=None, metavar="SEED",
                 help="run the tests in a random order drawn from SEED (verdicts must not "
                      "depend on the order)")
+    g.addoption("--record", action="store_true", default=False,
+                help="VM guests run in QEMU's record mode (TCG only; a guest per test); a "
+                     "failing test keeps <logs>/guest/replay.bin for `tunlab replay` "
+                     "(never for throughput figures: record mode changes the guest's timing)")
     g.addoption("--conformance-json", type=Path, default=None,
                 help="where to write the conformance row summary "
                      "(default: build/conformance/<column>.json)")
@@ -87,7 +92,9 @@ class GuestPool:
 
     @property
     def fresh_per_test(self) -> bool:
-        return not self.target.uses_vm
+        # --record: a guest per test, so that a failing test's recording is its own
+        return not self.target.uses_vm or bool(self.config.getoption("record", False))
+
 
     def skip_all(self, reason: str) -> None:
         """Every test that needs a guest from this pool is skipped with `reason` (the
@@ -112,7 +119,12 @@ class GuestPool:
 
     def boot(self, run_dir: Path | None = None) -> Guest:
         p = self.plan()
-        guest = Guest.boot(p.spec, backend=p.backend, accel=p.accel, run_dir=run_dir)
+        spec = p.spec
+        if self.config.getoption("record", False) and p.target.uses_vm:
+            from tunlab import replay  # QEMU record mode (issue 15)
+            run_dir = run_dir or logdirs.new_run_dir(BUILD / "logs", p.spec.target)
+            spec = replay.record_spec(spec, run_dir, p.accel)
+        guest = Guest.boot(spec, backend=p.backend, accel=p.accel, run_dir=run_dir)
         self.boots.append(guest.boot_seconds)
         return guest
 
@@ -241,6 +253,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.sections.append(("tunlab logs", "\n".join(files) or str(logs)))
         for f in files:
             item.user_properties.append(("tunlab_log", f))
+    if report.when == "teardown" and logs is not None and item.config.getoption("record", False):
+        from tunlab import replay
+        replay.after_test(logs / "guest", keep=report.failed or item.stash.get(REPRO_KEY, False))
+    if report.failed and logs is not None and not item.stash.get(REPRO_KEY, False):
+        item.stash[REPRO_KEY] = True  # the first failing phase's requests (issue 15)
+        from tunlab import repro
+        path = repro.write_for_test(item, call, logs, run_config(item.config))
+        if path is not None:
+            report.sections.append(("tunlab repro", f"{path}\nreplay: tunlab repro {path} "
+                                    f"[--target T] [--driver D] [--minimize]"))
+            item.user_properties.append(("tunlab_repro", str(path)))
+
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -1,0 +1,544 @@
+"""`tunlab fuzz`: random programs over the agent's verbs, against any target and driver.
+
+A program is a short list of requests (repro.Step) drawn by Generator: opens of /dev/tun and
+/dev/tunN, tun ioctls with typed, edge-biased arguments (INT_MIN, INT_MAX, -1, 0, powers of
+two and their neighbours, negative owners, odd flag sets, raw request numbers), reads and
+writes of crafted packets in each framing (plain, 4-byte header, link; short, oversized,
+bad family, bad version), kqueue registrations, unit create/destroy/rename/up/down, bpf
+listeners and bpf writes, module unload/reload where the driver has `unload`, and the
+agent's two-thread verbs (`race`, `roundtrip`). Names and handles come from what earlier
+requests of the same program returned, so most requests reach the driver.
+
+Programs run one after another in one guest (one agent process on kpi, under ASan/UBSan);
+after each, the fuzzer closes what it opened, destroys the units it named and, on a target
+with an emulated kernel (kpi), compares kstat's live counters with the guest's start: more
+is a leak. A crash line on the console (panic, trap, sanitizer report), an agent or VM that
+dies, a request with no reply within its timeout (a hang) or a leak is a finding, titled like
+syzkaller's (repro.crash_title: kind + function), deduplicated by title. The first of each
+title is saved under OUT/findings/<title>/ with its repro file (the program; with the
+programs before it in the same guest when it does not reproduce alone) and a minimized one
+(repro.minimize), and the console log. The guest is replaced after a finding.
+
+Coverage: not guided (blind generation); see README "Reproducing a bug".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import shutil
+import signal
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tunlab import repro, targets
+from tunlab.errors import AgentTimeout, GuestCrash, GuestDied, ProtocolError, TunlabError, UsageError
+from tunlab.protocol import Frame, encode_value
+from tunlab.repro import Failure, Outcome, Repro, Step
+from tunlab.runconfig import RunConfig
+
+INT_MIN, INT_MAX = -2**31, 2**31 - 1
+EDGE_INTS = (0, 1, -1, 2, 3, 4, 7, 8, 16, 255, 256, 1500, 9000, 65535, 65536, 65539,
+             INT_MAX, INT_MAX - 1, INT_MIN, INT_MIN + 1, 2**32 - 1, 0x7fff, 0x8000, -65536)
+AF_INET, AF_INET6, AF_LINK = 2, 28, 18  # DragonFly's numbers
+BSD_IOCTLS = {
+    # name: argument kind
+    "TUNSDEBUG": "int", "TUNGDEBUG": "out", "TUNSIFINFO": "info", "TUNGIFINFO": "out",
+    "TUNSLMODE": "int", "TUNSIFMODE": "mode", "TUNSIFPID": "none", "TUNSIFHEAD": "int",
+    "TUNGIFHEAD": "out", "TUNGIFNAME": "out", "FIONREAD": "out", "FIONBIO": "int",
+    "FIOASYNC": "int", "FIOSETOWN": "owner", "FIOGETOWN": "out", "TIOCSPGRP": "owner",
+    "TIOCGPGRP": "out",
+}
+BSD_SOCK_IOCTLS = ("SIOCGIFMTU", "SIOCSIFMTU", "SIOCGIFFLAGS", "SIOCSIFFLAGS", "SIOCSIFNAME",
+                   "SIOCIFCREATE2", "SIOCIFDESTROY", "SIOCGIFSTATUS")
+LINUX_IOCTLS = {
+    "TUNSETPERSIST": "int", "TUNSETOFFLOAD": "int", "TUNSETTXFILTER": "int", "FIONREAD": "out",
+    "TUNGETFEATURES": "out", "TUNGETSNDBUF": "out", "TUNSETSNDBUF": "int", "FIONBIO": "int",
+    "TUNGETIFF": "out",
+}
+LINUX_SOCK_IOCTLS = ("SIOCGIFMTU", "SIOCSIFMTU", "SIOCGIFFLAGS", "SIOCSIFFLAGS", "SIOCSIFNAME")
+IFF_FLAGS = (0x1, 0x2, 0x10, 0x40, 0x80, 0x100, 0x800, 0x8000, 0x1 | 0x10, 0x1 | 0x8000)
+TUN_MODES = (0x0010, 0x0002, 0x8000, 0x0010 | 0x0002, 0x0010 | 0x8000, 0, -1)  # IFF_POINTOPOINT, BROADCAST, MULTICAST
+LOCAL, PEER = "10.97.0.1", "10.97.0.2"
+LOCAL6, PEER6 = "fd97::1", "fd97::2"
+
+
+def _ipv4(src: str, dst: str, proto: int, payload: bytes, *, ver_ihl: int = 0x45,
+          total: int | None = None) -> bytes:
+    total = 20 + len(payload) if total is None else total
+    hdr = struct.pack("!BBHHHBBH4s4s", ver_ihl, 0, total & 0xFFFF, 0x1234, 0, 64, proto, 0,
+                      bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
+    s = sum(struct.unpack("!10H", hdr))
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    return hdr[:10] + struct.pack("!H", ~s & 0xFFFF) + hdr[12:] + payload
+
+
+def _icmp_echo(seq: int, size: int) -> bytes:
+    body = struct.pack("!BBHHH", 8, 0, 0, 0x4f15, seq & 0xFFFF) + bytes(size)
+    s = sum(struct.unpack(f"!{len(body) // 2}H", body[:len(body) // 2 * 2]))
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    return body[:2] + struct.pack("!H", ~s & 0xFFFF) + body[4:]
+
+
+def _ipv6(payload: bytes, nxt: int = 58) -> bytes:
+    import ipaddress
+    return (struct.pack("!IHBB", 0x60000000, len(payload), nxt, 64)
+            + ipaddress.IPv6Address(PEER6).packed + ipaddress.IPv6Address(LOCAL6).packed + payload)
+
+
+@dataclass
+class State:
+    """What a program has made so far, for drawing arguments that reach the driver."""
+
+    handles: list[int] = field(default_factory=list)
+    kqs: list[int] = field(default_factory=list)
+    bpfs: list[int] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+    next_h: int = 1000  # placeholders: the real handle comes from the reply
+
+
+class Generator:
+    """Draws programs for a target's tun API (bsd or linux) and a driver's features."""
+
+    def __init__(self, rng: random.Random, api: str, features: set[str]) -> None:
+        self.rng = rng
+        self.api = api
+        self.features = features
+
+    # -- values -----------------------------------------------------------------------
+    def int_(self) -> int:
+        r = self.rng.random()
+        if r < 0.6:
+            return self.rng.choice(EDGE_INTS)
+        if r < 0.8:
+            return self.rng.randint(-10, 70000)
+        return self.rng.randint(INT_MIN, INT_MAX)
+
+    def unit_name(self, st: State) -> str:
+        if st.units and self.rng.random() < 0.7:
+            return self.rng.choice(st.units)
+        return self.rng.choice(("tun0", "tun1", "tun2", "tun7", "tun255", "tun32767",
+                                "tun2147483647", "tun4294967296", "tun-1", "tun", "tunx", "lo0"))
+
+    def packet(self, framing: str) -> bytes:
+        rng = self.rng
+        kind = rng.choice(("echo", "echo", "udp", "v6", "short", "big", "badver", "badlen", "empty"))
+        if kind == "echo":
+            ip = _ipv4(PEER, LOCAL, 1, _icmp_echo(rng.randint(0, 65535), rng.choice((0, 8, 56, 1400))))
+        elif kind == "udp":
+            ip = _ipv4(PEER, LOCAL, 17, struct.pack("!HHHH", 9, 9, 8 + 16, 0) + bytes(16))
+        elif kind == "v6":
+            ip = _ipv6(bytes([128, 0, 0, 0, 0, 1, 0, 1]) + bytes(rng.choice((0, 16))))
+        elif kind == "short":
+            ip = bytes(rng.randint(0, 40) * [0x45])[:rng.randint(0, 19)]
+        elif kind == "big":
+            ip = _ipv4(PEER, LOCAL, 17, bytes(rng.choice((1500, 9000, 65515, 70000))))
+        elif kind == "badver":
+            ip = _ipv4(PEER, LOCAL, 1, _icmp_echo(1, 8), ver_ihl=rng.choice((0x4f, 0x05, 0xf5, 0x65)))
+        elif kind == "badlen":
+            ip = _ipv4(PEER, LOCAL, 1, _icmp_echo(1, 8), total=rng.choice((0, 19, 65535)))
+        else:
+            ip = b""
+        if framing == "header":
+            fam = rng.choice((AF_INET, AF_INET, AF_INET6, 0, 1, 255, AF_LINK, 0xFFFFFFFF))
+            return struct.pack("!I", fam) + ip
+        if framing == "link":
+            sa = bytes([rng.choice((16, 0, 255, 2)), rng.choice((AF_INET, AF_INET6, 0))]) + bytes(14)
+            return sa + ip
+        return ip[:rng.choice((len(ip), len(ip), len(ip) // 2))] if ip else ip
+
+    # -- calls ------------------------------------------------------------------------
+    def program(self, length: int | None = None) -> list[Step]:
+        st = State()
+        n = length or self.rng.randint(3, 24)
+        steps: list[Step] = []
+        for _ in range(n):
+            steps.extend(self.call(st))
+        return steps
+
+    def _h(self, st: State) -> int:
+        if st.handles and self.rng.random() < 0.93:
+            return self.rng.choice(st.handles)
+        return self.rng.choice((0, -1, 63, INT_MAX))
+
+    def call(self, st: State) -> list[Step]:
+        rng = self.rng
+        bsd = self.api == "bsd"
+        choices = ["open"] * 6 + ["ioctl"] * 10 + ["sockioctl"] * 5 + ["write"] * 8 + \
+                  ["read"] * 5 + ["ifconfig"] * 3 + ["close"] * 2 + ["send"] * 3 + \
+                  ["poll"] + ["stats", "ifinfo"]
+        if bsd:
+            choices += ["kq"] * 3 + ["bpf"] * 3 + ["writes", "race", "kstat", "proc", "rawioctl"]
+            if "unload" in self.features:
+                choices += ["module"]
+        what = rng.choice(choices)
+        h = self._h(st)
+        if what == "open" or (not st.handles and what in ("ioctl", "write", "read", "close", "poll")):
+            args: list[tuple[str, Any]] = []
+            if rng.random() < 0.5 and bsd:
+                args.append(("name", self.unit_name(st)))
+            elif not bsd and rng.random() < 0.5:
+                args.append(("name", rng.choice(("tun0", "tun1", "tunlab%d", "t" * 15))))
+            args += [("pi", rng.choice((0, 1))), ("nonblock", rng.choice((0, 1, 1)))]
+            if rng.random() < 0.05 and bsd:
+                args.append(("uid", rng.choice((0, 66, 65534))))
+            st.next_h += 1
+            st.handles.append(st.next_h)
+            return [self._step("open", args, produces=("h", st.next_h))]
+        if what == "close":
+            if st.handles and rng.random() < 0.8:
+                st.handles.remove(h) if h in st.handles else None
+            return [self._step("close", [("h", h)])]
+        if what == "ioctl":
+            table = BSD_IOCTLS if bsd else LINUX_IOCTLS
+            req = rng.choice(sorted(table))
+            kind = table[req]
+            args = [("h", h), ("req", req)]
+            if kind == "int":
+                args.append(("value", rng.choice((0, 1, 1, self.int_()))))
+            elif kind == "owner":
+                args.append(("value", rng.choice((0, -1, INT_MIN, INT_MAX, -INT_MAX, 1, self.int_()))))
+            elif kind == "mode":
+                args.append(("value", rng.choice(TUN_MODES + (self.int_(),))))
+            elif kind == "info":
+                args += [("mtu", rng.choice((0, 1, 576, 1500, 9000, 65535, 65536, -1, self.int_()))),
+                         ("type", rng.choice((0, 23, 255, 256, self.int_()))),
+                         ("baudrate", self.int_())]
+            return [self._step("ioctl", args)]
+        if what == "rawioctl":
+            num = rng.choice((0, 1, 0x80047460, 0x40047460, 0xc0207469, 0x8004745f, self.int_() & 0xFFFFFFFF))
+            return [self._step("ioctl", [("h", h), ("req", num), ("value", self.int_())])]
+        if what == "sockioctl":
+            req = rng.choice(BSD_SOCK_IOCTLS if bsd else LINUX_SOCK_IOCTLS)
+            name = self.unit_name(st)
+            args = [("ifname", name), ("req", req)]
+            if req in ("SIOCSIFMTU",):
+                args.append(("value", rng.choice((0, 72, 576, 1500, 9000, 65535, 65536, -1, self.int_()))))
+            elif req == "SIOCSIFFLAGS":
+                args.append(("value", rng.choice(IFF_FLAGS + (self.int_(),))))
+            elif req == "SIOCSIFNAME":
+                new = rng.choice(("tun9", "tun10", "tunren", "lab0", "tun0"))
+                args.append(("name", new))
+                st.units.append(new)
+            elif req == "SIOCIFCREATE2":
+                args[0] = ("ifname", rng.choice(("tun", "tun", "tun3", "tun0", "tun65535")))
+            return [self._step("ioctl", args)]
+        if what == "write":
+            framing = rng.choice(("plain", "header", "link")) if bsd else "plain"
+            steps = []
+            if bsd and framing != "plain" and rng.random() < 0.5:
+                steps.append(self._step("ioctl", [("h", h), ("req", "TUNSIFHEAD" if framing == "header" else "TUNSLMODE"), ("value", 1)]))
+            data = self.packet(framing)
+            return steps + [self._step("write", [("h", h), ("data", data[:81888])])]
+        if what == "writes":
+            return [self._step("writes", [("h", h), ("data", self.packet(rng.choice(("plain", "header")))[:4000]),
+                                          ("count", rng.choice((1, 2, 10, 100)))])]
+        if what == "read":
+            args = [("h", h), ("max", rng.choice((0, 1, 3, 4, 20, 65539, 65539, 1500)))]
+            if rng.random() < 0.5:
+                args.append(("wait_ms", rng.choice((0, 1, 20))))
+            return [self._step("read", args)]
+        if what == "poll":
+            return [self._step("poll", [("h", h), ("wait_ms", rng.choice((0, 10)))])]
+        if what == "ifconfig":
+            name = self.unit_name(st)
+            args = [("ifname", name)]
+            if rng.random() < 0.8:
+                args += [("addr", f"{LOCAL}/32"), ("peer", PEER)]
+            if bsd and rng.random() < 0.2:
+                args.append(("addr6", f"{LOCAL6}/64"))
+            if rng.random() < 0.3:
+                args.append(("mtu", rng.choice((576, 1500, 9000, 65535))))
+            args.append(("up", rng.choice((1, 1, 0))))
+            return [self._step("ifconfig", args)]
+        if what == "send":
+            return [self._step("send", [("dst", rng.choice((PEER, PEER, PEER6))),
+                                        ("size", rng.choice((0, 8, 100, 1400, 8000))),
+                                        ("count", rng.choice((1, 1, 3, 60)))])]
+        if what in ("stats", "ifinfo"):
+            return [self._step(what, [("ifname", self.unit_name(st))])]
+        if what in ("kstat", "proc"):
+            return [self._step(what, [])]
+        if what == "kq":
+            if not st.kqs or rng.random() < 0.3:
+                st.next_h += 1
+                st.kqs.append(st.next_h)
+                return [self._step("kq", [("op", "open")], produces=("kq", st.next_h))]
+            kq = rng.choice(st.kqs)
+            op = rng.choice(("add", "add", "poll", "close"))
+            if op == "add":
+                return [self._step("kq", [("op", "add"), ("kq", kq), ("h", h),
+                                          ("filter", rng.choice(("read", "write", "-8", "-1", "0")))])]
+            if op == "poll":
+                return [self._step("kq", [("op", "poll"), ("kq", kq), ("wait_ms", 0)])]
+            st.kqs.remove(kq)
+            return [self._step("kq", [("op", "close"), ("kq", kq)])]
+        if what == "bpf":
+            if not st.bpfs or rng.random() < 0.3:
+                st.next_h += 1
+                st.bpfs.append(st.next_h)
+                return [self._step("bpf", [("op", "open"), ("ifname", self.unit_name(st))],
+                                   produces=("b", st.next_h))]
+            b = rng.choice(st.bpfs)
+            op = rng.choice(("read", "write", "write", "close"))
+            if op == "read":
+                return [self._step("bpf", [("op", "read"), ("b", b), ("wait_ms", 0)])]
+            if op == "write":
+                return [self._step("bpf", [("op", "write"), ("b", b),
+                                           ("data", struct.pack("=I", rng.choice((AF_INET, AF_INET6, 0, 99))) + self.packet("plain"))])]
+            st.bpfs.remove(b)
+            return [self._step("bpf", [("op", "close"), ("b", b)])]
+        if what == "module":
+            return [self._step("module", [("op", "unload"), ("name", "if_tun")]),
+                    self._step("module", [("op", "load"), ("name", "if_tun")])][:rng.choice((1, 2, 2))]
+        if what == "race":
+            return [self._step("race", [("kind", rng.choice(("create_destroy", "up_destroy"))),
+                                        ("ms", rng.choice((5, 20))), ("base", rng.choice((0, 40)))])]
+        return [self._step("nop", [])]
+
+    @staticmethod
+    def _step(verb: str, args: list[tuple[str, Any]], produces: tuple[str, int] | None = None) -> Step:
+        wire = tuple((k, encode_value(v)) for k, v in args)
+        reply = f"ok {produces[0]}={produces[1]}" if produces else ""
+        return Step(verb, wire, reply)
+
+
+# -- running ---------------------------------------------------------------------------------
+def _slug(title: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", title)[:80].strip("_") or "finding"
+
+
+@dataclass
+class Finding:
+    title: str
+    first_s: float
+    count: int = 1
+    directory: str = ""
+    minimized: int = 0
+    original: int = 0
+    reproduced: bool = False
+
+
+class Fuzzer:
+    def __init__(self, cfg: RunConfig, out: Path, seed: int, duration: float,
+                 minimize_runs: int = 60, minimize_seconds: float = 180.0,
+                 programs_per_guest: int = 200, request_timeout: float = 10.0) -> None:
+        self.cfg = cfg
+        self.out = out
+        self.seed = seed
+        self.duration = duration
+        self.rng = random.Random(seed)
+        self.target = targets.get(cfg.target)
+        self.minimize_runs = minimize_runs
+        self.minimize_seconds = minimize_seconds
+        self.programs_per_guest = programs_per_guest
+        self.request_timeout = request_timeout
+        self.findings: dict[str, Finding] = {}
+        self.execs = 0
+        self.programs = 0
+        self.t0 = 0.0
+        self.driver_id = ""
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def run(self) -> dict[str, Any]:
+        from tunlab.guest import Guest
+        plan = repro.plan_for(self.cfg)
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "corpus").mkdir(exist_ok=True)
+        self.t0 = time.monotonic()
+        guest = None
+        last_progress = 0.0
+        guest_no = 0
+        history: list[list[Step]] = []
+        try:
+            while self._elapsed() < self.duration:
+                if guest is None:
+                    guest_no += 1
+                    guest = Guest.boot(plan.spec, backend=plan.backend, accel=plan.accel,
+                                       run_dir=self.out / "guests" / f"{guest_no:05d}")
+                    self.driver_id = guest.hello.get("driver", "")
+                    features = set(guest.hello.get("features", "").split(","))
+                    gen = Generator(self.rng, self.target.tun_api, features)
+                    base = guest.agent.request("kstat").fields if self.target.emulated_kernel else {}
+                    history = []
+                    in_guest = 0
+                program = gen.program()
+                out, sent = self._execute(guest, program, base)
+                history.append(sent)
+                in_guest += 1
+                self.programs += 1
+                title = out.title(sent[-1].verb if sent else "")
+                if title:
+                    keep = guest
+                    guest = None
+                    self._stop(keep)
+                    if keep.watcher and out.crash:
+                        out.crash = (out.crash[0], repro.crash_title(out.crash[0], out.crash[1], keep.watcher.lines()))
+                        title = out.crash[1]
+                    self._finding(title, out, history, keep.run_dir)
+                elif in_guest >= self.programs_per_guest:
+                    self._stop(guest)
+                    guest = None
+                if time.monotonic() - last_progress >= 10:
+                    last_progress = time.monotonic()
+                    self._progress()
+        finally:
+            if guest is not None:
+                self._stop(guest)
+        self._progress(final=True)
+        summary = {"target": self.cfg.target, "driver": self.cfg.driver, "driver_id": self.driver_id,
+                   "seed": self.seed, "duration_s": round(self._elapsed(), 1), "programs": self.programs,
+                   "execs": self.execs, "execs_per_s": round(self.execs / max(self._elapsed(), 1e-9), 1),
+                   "findings": [f.__dict__ for f in self.findings.values()]}
+        (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    @staticmethod
+    def _stop(guest: Any) -> None:
+        try:
+            guest.stop()
+        except Exception:  # noqa: BLE001 - the machine is killed either way
+            pass
+
+    def _execute(self, guest: Any, program: list[Step], base: dict[str, str]) -> tuple[Outcome, list[Step]]:
+        """Run one program in `guest` (remapping its placeholder handles), clean up after it
+        and look for a leak. Returns what happened and the requests as they were sent, with
+        their replies (the client's exchanges: the clean-up's requests included)."""
+        out = Outcome(run_dir=guest.run_dir)
+        remap = repro.Remap(program)
+        out.remap = remap
+        agent = guest.agent
+        agent.clear_exchanges()
+        try:
+            for step in program:
+                wire = remap.args(step)
+                args = {k: repro.decode_text(v) for k, v in wire}
+                self.execs += 1
+                reply = agent.request(step.verb, check=False, timeout=self.request_timeout, **args)
+                out.replies.append(reply)
+                remap.learn(step, reply, wire)
+            repro.cleanup_requests(guest, remap, program)
+            guest.check_alive()
+            if base:
+                after = agent.request("kstat").fields
+                out.leaked = {k: int(after[k]) - int(base[k]) for k in repro.LIVE_COUNTERS
+                              if k in after and k in base and int(after[k]) > int(base[k])}
+        except GuestCrash as e:
+            out.crash = (e.kind, e.title)
+        except GuestDied:
+            out.died = repro._death(guest)
+        except AgentTimeout:
+            out.hang = True
+        except ProtocolError as e:
+            out.protocol = str(e).splitlines()[0][:200]
+        sent = repro.steps_from_exchanges(agent.exchanges)
+        if out.leaked and sent and sent[-1].verb == "kstat":
+            sent = sent[:-1]  # the replay of a leak takes its own kstats
+        return out, sent
+
+    def _finding(self, title: str, out: Outcome, history: list[list[Step]], guest_dir: Path) -> None:
+        t = self._elapsed()
+        if title in self.findings:
+            self.findings[title].count += 1
+            print(f"tunlab fuzz: again: {title} ({self.findings[title].count} times)", flush=True)
+            return
+        d = self.out / "findings" / _slug(title)
+        d.mkdir(parents=True, exist_ok=True)
+        f = Finding(title, round(t, 1), directory=str(d))
+        self.findings[title] = f
+        print(f"tunlab fuzz: NEW finding after {t:.0f} s: {title}", flush=True)
+        for name in ("console.log", "agent.log"):
+            if (guest_dir / name).exists():
+                shutil.copy2(guest_dir / name, d / name)
+        failure = _failure_for(title, out)
+        program = history[-1]
+        plan = repro.plan_for(self.cfg)
+        r = repro.from_run(program, failure, self.cfg, plan, self.driver_id, test=f"tunlab fuzz seed {self.seed}",
+                           message=title)
+        r.reference = ""
+        r.write(d / "repro.txt")
+        f.original = len(r.steps)
+        # Does it reproduce alone, in a fresh guest? Else with the programs before it.
+        rp = repro.Replayer(r, self.cfg, d / "replays", None)
+        ok = rp.reproduces(r.steps)
+        if not ok and len(history) > 1:
+            steps = [s for p in history[-20:-1] for s in p] + r.steps
+            r = r.with_steps(steps)
+            r.write(d / "repro.txt")
+            f.original = len(steps)
+            rp = repro.Replayer(r, self.cfg, d / "replays", None)
+            ok = rp.reproduces(r.steps)
+        f.reproduced = ok
+        if ok:
+            small = repro.minimize(rp, self.minimize_runs, self.minimize_seconds)
+            r.with_steps(small).write(d / "repro.min.txt")
+            f.minimized = len(small)
+        (d / "finding.json").write_text(json.dumps(f.__dict__, indent=2) + "\n")
+        print(f"tunlab fuzz:   saved {d}: {'reproduces' if ok else 'does not reproduce'} in a fresh "
+              f"guest; repro {f.original} requests" + (f", minimized {f.minimized}" if ok else ""), flush=True)
+
+    def _progress(self, final: bool = False) -> None:
+        t = max(self._elapsed(), 1e-9)
+        print(f"tunlab fuzz: {t:5.0f} s  {self.programs} programs  {self.execs} execs  "
+              f"{self.execs / t:.1f} execs/s  {len(self.findings)} findings"
+              + (" (done)" if final else ""), flush=True)
+
+
+
+def _failure_for(title: str, out: Outcome) -> Failure:
+    if out.crash:
+        return Failure("crash", title)
+    if out.died:
+        return Failure("died")
+    if out.hang:
+        return Failure("hang")
+    if out.protocol:
+        return Failure("protocol")
+    return Failure("leak", repro.leak_title(out.leaked))
+
+
+# -- the command -----------------------------------------------------------------------------
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--duration", type=float, default=60.0, help="seconds to fuzz (default 60)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock; printed)")
+    p.add_argument("--out", type=Path, default=None, help="corpus and findings (default build/h15/fuzz/<date-time>)")
+    p.add_argument("--minimize-runs", type=int, default=60, help="replays to minimize each new finding (60)")
+    p.add_argument("--programs-per-guest", type=int, default=200,
+                   help="programs before the guest is replaced by a fresh one (200)")
+
+
+def main(args: argparse.Namespace, cfg: RunConfig) -> int:
+    from tunlab.paths import BUILD
+    import os
+    if args.duration <= 0:
+        raise UsageError("--duration must be positive")
+    seed = args.seed if args.seed is not None else int(time.time()) & 0xFFFFFF
+    out = args.out or BUILD / "h15" / "fuzz" / time.strftime("%Y%m%d-%H%M%S")
+    if targets.get(cfg.target).emulated_kernel:
+        # UBSan findings abort with a stack (the kpi build already uses -fno-sanitize-recover)
+        os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    print(f"tunlab fuzz: target {cfg.target}, driver {cfg.driver}, seed {seed}, "
+          f"{args.duration:.0f} s, out {out}", flush=True)
+    fz = Fuzzer(cfg, out, seed, args.duration, minimize_runs=args.minimize_runs,
+                programs_per_guest=args.programs_per_guest)
+    # SIGTERM ends the run like Ctrl-C: the guest is stopped, the summary written
+    old = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        summary = fz.run()
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    for f in summary["findings"]:
+        print(f"  {f['first_s']:7.1f} s  x{f['count']:<3}  {f['title']}  "
+              f"({'minimized ' + str(f['original']) + ' -> ' + str(f['minimized']) if f['reproduced'] else 'not reproduced alone'})")
+    print(f"tunlab fuzz: {summary['execs_per_s']} execs/s, {len(summary['findings'])} findings; {out}/summary.json")
+    return 0
