@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +24,9 @@ class Option:
     type: Callable[[str], Any] | None = None
     choices: tuple[str, ...] | None = None
     env: str = ""  # an environment variable that gives the default
+    nargs: str | None = None   # "?": the flag alone means `const`
+    const: Any = None
+    metavar: str | None = None
 
     @property
     def dest(self) -> str:
@@ -35,17 +39,74 @@ class Option:
             kw["type"] = self.type
         if self.choices is not None:
             kw["choices"] = self.choices
+        for name in ("nargs", "const", "metavar"):
+            if getattr(self, name) is not None:
+                kw[name] = getattr(self, name)
         return kw
 
 
-def _positive(text: str) -> int:
+def _whole(text: str, low: int, high: int | None, what: str) -> int:
+    """An option's whole number from `low` to `high` (None: no upper bound)."""
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{n} is not a positive number")
+    if n < low or (high is not None and n > high):
+        raise argparse.ArgumentTypeError(f"{n} is not {what}")
     return n
+
+
+def _positive(text: str) -> int:
+    return _whole(text, 1, None, "a positive number")
+
+
+GDB_PORT = 1234  # --gdb without a port: QEMU's and gdb's usual one
+
+# QEMU options that --qemu-opts may not give: tunlab sets them itself (the serial ports are its
+# channels, -kernel/-append/-name/-machine come from the guest's image), or they would stop
+# the guest from booting on its own (-S: the boot wait is bounded; a stopped guest never
+# answers) or take the terminal.
+QEMU_OPTS_REFUSED = {
+    "-serial": "COM1 and COM2 are tunlab's console and control channel",
+    "-chardev": "the serial ports' chardevs are tunlab's",
+    "-kernel": "the guest's kernel comes from its image (--image)",
+    "-initrd": "the guest's initrd comes from its image (--image)",
+    "-append": "the kernel command line comes from the guest's image",
+    "-name": "tunlab names its guests",
+    "-S": "the guest must boot on its own (the boot wait is bounded); --gdb attaches "
+          "gdb to a running guest",
+    "-daemonize": "tunlab runs QEMU as its child",
+    "-nographic": "it puts a serial port and the monitor on tunlab's stdio",
+    "-monitor": "tunlab has the monitor (QMP) already; use `:monitor` in tunlab console",
+    "-qmp": "tunlab has the QMP socket",
+    "-m": "use --memory",
+    "-smp": "use --smp",
+    "-gdb": "use --gdb [PORT]",
+    "-s": "use --gdb [PORT]",
+}
+
+
+def parse_qemu_opts(text: str) -> tuple[str, ...]:
+    """--qemu-opts: extra QEMU arguments as one string, split as a shell would (shlex). The
+    first word must be an option (`-x`); options tunlab sets itself are refused, saying why.
+    Raises argparse.ArgumentTypeError (a one-line usage error)."""
+    try:
+        words = tuple(shlex.split(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e} (quote as in a shell)") from None
+    if words and not words[0].startswith("-"):
+        raise argparse.ArgumentTypeError(f"{text!r}: QEMU options start with '-' "
+                                         f"(e.g. --qemu-opts '-icount shift=auto')")
+    for w in words:
+        refused = QEMU_OPTS_REFUSED.get("-" + w.lstrip("-")) if w.startswith("-") else None
+        if refused:
+            raise argparse.ArgumentTypeError(f"{w} is not allowed in --qemu-opts: {refused}")
+    return words
+
+
+def parse_port(text: str) -> int:
+    """--gdb PORT: a TCP port number from 1 to 65535."""
+    return _whole(text, 1, 65535, "a port number (1 to 65535)")
 
 
 # Every option that picks what runs. The target's choices are checked in RunConfig.validate
@@ -55,8 +116,10 @@ OPTIONS = (
            "kpi (a DragonFly driver over driver/kpi in a host process), dragonfly (a DragonFly "
            "guest) (default: linux; env TUNLAB_TARGET)", default="linux", env="TUNLAB_TARGET"),
     Option("--driver", "the tun driver under test on the BSD targets: ours (driver/if_tun.c, the "
-           "default), stock (the DragonFly kernel's own; dragonfly target), or a path to an "
-           "if_tun.c, its directory, or a DragonFly source tree", default="ours",
+           "default), stock (the DragonFly kernel's own; dragonfly target), a path to an "
+           "if_tun.c, its directory, or a DragonFly source tree, or stock-<year>=PATH (that file "
+           "is the <year> stock driver: TUN-SPEC's column for it gives the expectations; "
+           "env TUNLAB_DRIVER)", default="ours",
            env="TUNLAB_DRIVER"),
     Option("--backend", "VM backend: qemu or libvirt (default: qemu)", default="qemu"),
     Option("--accel", "QEMU accelerator: auto (KVM when /dev/kvm really works, else TCG), kvm, "
@@ -65,6 +128,14 @@ OPTIONS = (
     Option("--image", "a prebuilt guest image directory (default: build it, cached)", type=Path),
     Option("--smp", "vCPUs of VM guests (default: the target's)", type=_positive),
     Option("--memory", "memory of VM guests in MiB (default: the target's)", type=_positive),
+    Option("--qemu-opts", "extra QEMU arguments for VM guests, one string split as a shell "
+           "would, given with '=' (--qemu-opts='-icount shift=auto'); through libvirt they go to the domain's "
+           "<qemu:commandline> (env TUNLAB_QEMU_OPTS)", default="", type=parse_qemu_opts,
+           env="TUNLAB_QEMU_OPTS", metavar="'OPTS'"),
+    Option("--gdb", f"start VM guests with QEMU's gdb stub on 127.0.0.1:PORT (default port "
+           f"{GDB_PORT}); the guest boots at once and the gdb command to attach is printed. "
+           f"gdb attached stops the guest (continue or detach lets it go on); requests "
+           f"time out meanwhile: raise TUNLAB_TIMEOUT_SCALE", type=parse_port, nargs="?", const=GDB_PORT, metavar="PORT"),
 )
 
 
@@ -77,6 +148,8 @@ class RunConfig:
     image: Path | None = None
     smp: int | None = None
     memory: int | None = None
+    qemu_opts: tuple[str, ...] = ()   # parsed (parse_qemu_opts); a string is parsed here too
+    gdb: int | None = None            # the gdb stub's port on VM guests
     sanitizers: bool = True    # kpi: ASan/UBSan build (benchmarks turn it off)
     progress: bool = False     # print progress of long builds
 
@@ -99,6 +172,11 @@ class RunConfig:
         if self.backend not in BACKENDS:
             raise UsageError(f"unknown VM backend {self.backend!r}: choose one of "
                              f"{', '.join(sorted(b for b in BACKENDS if b != 'process'))}")
+        if isinstance(self.qemu_opts, str) or self.qemu_opts is None:
+            try:
+                object.__setattr__(self, "qemu_opts", parse_qemu_opts(self.qemu_opts or ""))
+            except argparse.ArgumentTypeError as e:
+                raise UsageError(f"--qemu-opts: {e}") from None
         return self
 
     def with_(self, **changes: Any) -> "RunConfig":
