@@ -115,6 +115,8 @@ class Conformance:
         self.config = config
         self.row_of: dict[str, str] = {}  # test node id -> row id
         self.results: dict[str, list[str]] = {}
+        self.logs: dict[str, str] = {}  # test node id -> its log directory
+        self.test_outcomes: dict[str, list[str]] = {}  # test node id -> its phases' outcomes
         self.interrupted = False
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -135,11 +137,28 @@ class Conformance:
         from tunlab.pytest_plugin import run_config
         return driver_choice(run_config(self.config).driver)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        from tunlab.pytest_plugin import LOGS_KEY  # set by the plugin's own (tryfirst) hook
+        logs = item.stash.get(LOGS_KEY, None)
+        if item.nodeid in self.row_of and logs is not None:
+            self.logs[item.nodeid] = str(Path(logs).absolute())
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         row_id = self.row_of.get(report.nodeid)
         outcome = _outcome(report)
         if row_id and outcome:
             self.results.setdefault(row_id, []).append(outcome)
+            self.test_outcomes.setdefault(report.nodeid, []).append(outcome)
+
+    def tests(self) -> dict[str, list[dict[str, str]]]:
+        """Per row, its tests: node id, outcome (cell()) and log directory ("" if none), for
+        the HTML report (tunlab/report.py) to link each cell to its logs and capture."""
+        out: dict[str, list[dict[str, str]]] = {}
+        for nodeid, outcomes in self.test_outcomes.items():
+            out.setdefault(self.row_of[nodeid], []).append(
+                {"test": nodeid, "outcome": cell(outcomes), "logs": self.logs.get(nodeid, "")})
+        return out
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.results:
@@ -159,27 +178,30 @@ class Conformance:
                                         "FILE writes it anyway)")
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"column": col, "complete": complete, "rows": cells},
-                                   indent=2) + "\n")
+        path.write_text(json.dumps({"column": col, "complete": complete, "rows": cells,
+                                    "tests": self.tests()}, indent=2) + "\n")
         terminalreporter.write_line(f"(JSON: {path})")
 
     def pytest_keyboard_interrupt(self) -> None:
         self.interrupted = True
 
 
+def load_file(f: Path) -> dict:
+    """A conformance JSON file whole: column, rows, complete, and (since the HTML report)
+    tests (UsageError naming a file that is not one)."""
+    try:
+        data = json.loads(f.read_text())
+        column, rows = data["column"], data["rows"]
+        if not isinstance(column, str) or not isinstance(rows, dict):
+            raise TypeError("column is not a name or rows not a table")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UsageError(f"{f}: not a conformance summary ({e})") from None
+    return data
+
+
 def load(files: list[Path]) -> dict[str, dict[str, str]]:
     """The columns of conformance JSON files (UsageError naming a file that is not one)."""
-    columns = {}
-    for f in files:
-        try:
-            data = json.loads(f.read_text())
-            column, rows = data["column"], data["rows"]
-            if not isinstance(column, str) or not isinstance(rows, dict):
-                raise TypeError("column is not a name or rows not a table")
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise UsageError(f"{f}: not a conformance summary ({e})") from None
-        columns[column] = rows
-    return columns
+    return {data["column"]: data["rows"] for data in map(load_file, files)}
 
 
 def merge(files: list[Path]) -> str:
