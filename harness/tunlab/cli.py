@@ -252,6 +252,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="merge the row summaries of conformance runs into one rows x targets table")
     p.add_argument("files", nargs="+", type=Path, help="JSON files (default place: build/conformance/)")
     p.set_defaults(fn=cmd_conformance_summary)
+    p = sub.add_parser("report", help="one self-contained HTML page (build/report/index.html): "
+                       "the conformance rows x targets x drivers with each cell's logs and "
+                       "capture, the bench plot, the run's provenance")
+    from tunlab import report as report_mod
+    report_mod.add_arguments(p)
+    p.set_defaults(fn=report_mod.main)
     _add_repro_commands(sub)
     args = parser.parse_args(argv)
     backend = "libvirt" if getattr(args, "compare_backends", False) else getattr(args, "backend", "")
