@@ -175,3 +175,29 @@ def test_chromium_check_reports_console_errors_and_missing_files(tmp_path):
     result = chromium.load(page, tmp_path / "bad.png")
     text = "\n".join(result.errors)
     assert "console.error: boom" in text and "undefined_function" in text and "ERR_FILE_NOT_FOUND" in text
+
+
+def test_the_conformance_json_names_each_rows_tests_and_their_log_directories(tmp_path):
+    from tunlab.conformance import Conformance
+    from tunlab.pytest_plugin import LOGS_KEY
+
+    class Item:
+        def __init__(self, nodeid, logs):
+            self.nodeid, self.stash = nodeid, {LOGS_KEY: logs}
+
+    c = Conformance(config=None)
+    c.row_of = {"t.py::a": "L5", "t.py::b": "L5", "t.py::c": "W1"}
+    for nodeid in ("t.py::a", "t.py::b"):
+        c.pytest_runtest_setup(Item(nodeid, tmp_path / nodeid.split("::")[1]))
+    c.pytest_runtest_setup(Item("t.py::other", tmp_path / "other"))       # no row: not recorded
+
+    def rep(nodeid, when, outcome, longrepr=None):
+        return pytest.TestReport(nodeid, ("t.py", 1, nodeid), {}, outcome, longrepr, when)
+
+    c.pytest_runtest_logreport(rep("t.py::a", "call", "passed"))
+    c.pytest_runtest_logreport(rep("t.py::b", "call", "skipped", ("t.py", 1, "Skipped: not here")))
+    c.pytest_runtest_logreport(rep("t.py::c", "setup", "skipped", ("t.py", 1, "n/a: no kqueue")))
+    assert c.tests() == {
+        "L5": [{"test": "t.py::a", "outcome": "pass", "logs": str(tmp_path / "a")},
+               {"test": "t.py::b", "outcome": "skip: not here", "logs": str(tmp_path / "b")}],
+        "W1": [{"test": "t.py::c", "outcome": "n/a: no kqueue", "logs": ""}]}
