@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -14,12 +13,10 @@ from pathlib import Path
 from tunlab import libvirt_daemon
 from tunlab import run as run_mod
 from tunlab import targets
-from tunlab.errors import AgentError, SettingError, TunlabError, UsageError
+from tunlab.errors import SettingError, TunlabError, UsageError
 from tunlab.guest import Guest
 from tunlab.paths import BUILD
-from tunlab.protocol import decode_text
 from tunlab.runconfig import RunConfig, add_arguments, check_settings
-from tunlab.safetext import one_line
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
@@ -37,69 +34,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_mod.main(cfg, every_target=every)
 
 
-HELP = """Type agent requests as `verb key=value ...` (docs/protocol.md), e.g.
-  hello
-  open pi=0                      -> h=1 ifname=tun0
-  ifconfig ifname=tun0 addr=10.0.0.1/32 peer=10.0.0.2 up=1
-  ioctl h=1 req=TUNGETIFF
-  read h=1 wait_ms=1000
-  bench h=1 kind=rtt size=64 ms=1000 local=10.0.0.1 peer=10.0.0.2
-:help this text   :logs where the logs are   :quit power off and leave"""
-
-
 def cmd_console(args: argparse.Namespace) -> int:
-    cfg = _config(args)
-    plan = targets.plan(cfg)
-    print(f"tunlab console: booting the {cfg.target} guest ({plan.accel}); console lines are "
-          f"shown with '| '")
-    guest = Guest.boot(plan.spec, backend=plan.backend, accel=plan.accel,
-                       echo=lambda line: print(f"| {line}", flush=True))
-    try:
-        print(f"agent ready after {guest.boot_seconds:.2f} s: "
-              f"{' '.join(f'{k}={v}' for k, v in guest.hello.items())}")
-        print(HELP)
-        try:
-            import readline  # noqa: F401  (line editing and history for input())
-        except ImportError:
-            pass
-        while True:
-            try:
-                line = input("agent> ").strip()
-            except EOFError:
-                break
-            if not line:
-                continue
-            if line in (":quit", ":q", "quit", "exit"):
-                break
-            if line == ":help":
-                print(HELP)
-                continue
-            if line == ":logs":
-                print(guest.run_dir)
-                continue
-            verb, *tokens = shlex.split(line)
-            try:
-                fields = dict(t.split("=", 1) for t in tokens)
-            except ValueError:
-                print("arguments are key=value")
-                continue
-            try:
-                reply = guest.agent.request(verb, **fields)
-                print("ok " + " ".join(f"{k}={one_line(decode_text(v)) if k == 'msg' else v}"
-                                       for k, v in reply.fields.items()))
-            except AgentError as e:
-                print(f"err {e.name}" + (f" errno={e.errno}" if e.errno is not None else "") +
-                      (f" msg={e.msg}" if e.msg else ""))
-            except TunlabError as e:
-                print(f"tunlab: {e}")
-                if guest.broken or not guest.machine.alive():
-                    break
-    except KeyboardInterrupt:
-        print()
-    finally:
-        how = guest.stop()
-        print(f"guest {how}; logs in {guest.run_dir}")
-    return 0
+    from tunlab import console_cmd
+    return console_cmd.main(args, _config(args))
 
 
 def cmd_timing(args: argparse.Namespace) -> int:
@@ -220,8 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", default=None, help="only this target (default: every target; "
                    "those that cannot run here say why)")
     p.set_defaults(fn=cmd_run)
-    p = sub.add_parser("console", help="boot a guest; show its console and give an agent prompt")
+    p = sub.add_parser("console", help="boot a guest (any target); show its console and give an "
+                       "agent prompt (help per verb, Tab completion, history; :console types "
+                       "on a VM guest's console line, :monitor asks QEMU); requests from a "
+                       "file or a pipe run in batch mode (exit status 1 when one failed)")
     add_arguments(p)
+    from tunlab import console_cmd
+    console_cmd.add_arguments(p)
     p.set_defaults(fn=cmd_console)
     p = sub.add_parser("timing", help="measure boot-to-agent-ready and the control round trip")
     add_arguments(p)

@@ -54,7 +54,8 @@ class AgentClient:
 
     def __init__(self, rfd: int, wfd: int, log_path: Path, default_timeout: float,
                  liveness: Callable[[], None] = lambda: None, where: str = "",
-                 on_close: Callable[[], None] = lambda: None) -> None:
+                 on_close: Callable[[], None] = lambda: None,
+                 on_timeout: Callable[[], str] = lambda: "") -> None:
         self._rfd = rfd
         self._wfd = wfd
         self._buf = bytearray()
@@ -63,6 +64,7 @@ class AgentClient:
         self.default_timeout = default_timeout
         self.liveness = liveness
         self.on_close = on_close  # called when the channel ends; may raise a better error
+        self.on_timeout = on_timeout  # called when a reply is late: more text for the error
         self.where = where  # named in timeout messages: which logs to look at
         self.log_path = log_path
         self.log_max = agent_log_max()
@@ -208,7 +210,7 @@ class AgentClient:
                 self.liveness()
                 self.note(f"!! no reply to {verb} (id {req_id}) within {timeout:.1f} s")
                 raise AgentTimeout(f"agent did not answer {verb!r} (id {req_id}) within "
-                                   f"{timeout:.1f} s{self.where}")
+                                   f"{timeout:.1f} s{self.where}{self.on_timeout()}")
             if not is_frame(line):
                 self._noise_line(line, what)
                 continue

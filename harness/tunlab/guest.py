@@ -10,6 +10,7 @@ where the logs are. The guest is always stopped on leaving the `with` block.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -21,11 +22,16 @@ from tunlab.client import AgentClient
 from tunlab.console import ConsoleWatcher
 from tunlab import logdirs, targets
 from tunlab.errors import GuestDied, SetupError, TunlabError
-from tunlab.machine import GuestSpec, Machine, create_machine
+from tunlab.machine import GuestSpec, Machine, MonitorUnavailable, create_machine
 from tunlab.paths import LOGS
 from tunlab.pcap import PcapWriter
 from tunlab.timeouts import Timeouts, for_accel
 from tunlab.tundev import TunDevice
+
+# What a hang report asks QEMU's monitor (human-monitor commands), in this order.
+HANG_COMMANDS = ("info status", "info cpus", "info registers -a", "x/8i $pc", "info chardev",
+                 "info irq")
+HANG_OUTPUT_MAX = 256 * 1024  # characters kept of one command's output
 
 def new_run_dir(kind: str) -> Path:
     """A fresh log directory under build/logs, unique per run, old ones pruned
@@ -47,6 +53,7 @@ class Guest:
         self.pcap: PcapWriter | None = None
         self.ended = ""  # how the guest ended, once stop() has run
         self.devices: dict[int, TunDevice] = {}  # open devices by agent handle
+        self.section_dir: Path | None = None  # the current test's log directory
 
     @classmethod
     def boot(cls, spec: GuestSpec, backend: str = "qemu", accel: str = "tcg",
@@ -64,12 +71,17 @@ class Guest:
     def _start(self, echo: Callable[[str], None] | None) -> None:
         t0 = time.monotonic()
         self.machine.start(self.timeouts.connect)
+        if self.spec.gdb_port:
+            # Printed as soon as the stub listens: gdb may attach while the guest boots.
+            hint = (f"tunlab: gdb stub of {self.spec.name} on 127.0.0.1:{self.spec.gdb_port}: "
+                    f"{qemu.gdb_command(self.spec)}")
+            print(hint, file=sys.__stderr__ or sys.stderr, flush=True)
         self.watcher = ConsoleWatcher(self.machine.console, self.run_dir / "console.log",
                                       targets.get(self.spec.target).console, echo)
         ctl = self.machine.control.fileno()
         self.client = AgentClient(ctl, ctl, self.run_dir / "agent.log", self.timeouts.request,
                                   self.check_alive, where=f"\n(logs: {self.run_dir})",
-                                  on_close=self._control_closed)
+                                  on_close=self._control_closed, on_timeout=self.hang_report)
         self.client.note(f"booting {self.spec.name} ({self.machine.describe_exit()})")
         # The agent announces itself with a log frame once it has opened COM2; anything sent
         # before that could be lost in the UART, so wait for it before saying hello.
@@ -130,6 +142,49 @@ class Guest:
         why = targets.get(self.spec.target).explain_death("\n".join(self.watcher.lines()))
         return f"{why}\n" if why else ""
 
+    def hang_report(self) -> str:
+        """The agent did not answer in time: ask the VM's QEMU monitor (the direct backend's
+        QMP socket, or libvirt's) for its state and every vCPU's registers, write them to
+        hang-report.txt in the run's (and the current test's) log directory, and return
+        lines for the error message ("" where there is no monitor: a host process)."""
+        if not self._alive_quietly():
+            return ""
+        parts: list[str] = []
+        wait = 5.0 * self.timeouts.scale
+        for command in HANG_COMMANDS:
+            try:
+                out = self.machine.monitor(command, wait)
+            except MonitorUnavailable as e:
+                if not parts:
+                    return ""  # no monitor at all
+                out = f"(failed: {e})"
+            except Exception as e:  # noqa: BLE001 - a report must not hide the timeout
+                out = f"(failed: {type(e).__name__}: {e})"
+            if len(out) > HANG_OUTPUT_MAX:
+                out = out[:HANG_OUTPUT_MAX] + f"\n[tunlab: cut at {HANG_OUTPUT_MAX} characters]"
+            parts.append(f"(qemu) {command}\n{out.rstrip()}\n")
+        text = (f"tunlab hang report: {self.spec.name}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n\n"
+                + "\n".join(parts))
+        written = []
+        for d in (self.run_dir, self.section_dir):
+            if d is not None:
+                try:
+                    (d / "hang-report.txt").write_text(text)
+                    written.append(str(d / "hang-report.txt"))
+                except OSError:
+                    pass
+        rips = re.findall(r"\bRIP=([0-9a-fA-F]+)", text)
+        status = re.search(r"VM status: (\S+)", text)
+        summary = (f"VM {status.group(1) if status else 'status unknown'}; "
+                   + (", ".join(f"vCPU {i} RIP={r}" for i, r in enumerate(rips)) or "no registers"))
+        if self.client is not None:
+            try:
+                self.client.note(f"hang report: {summary} ({', '.join(written) or 'not written'})")
+            except TunlabError:
+                pass
+        where = written[-1] if written else "(could not be written)"
+        return f"\nhang report (QEMU state, vCPU registers): {where}\n  {summary}"
+
     def _control_closed(self) -> None:
         """COM2 ended: the VM is going away. Report that, with how it ended."""
         self.machine.wait_exit(2.0)
@@ -148,6 +203,7 @@ class Guest:
         if self.pcap:
             self.pcap.close()
             self.pcap = None
+        self.section_dir = directory
         if directory is None:
             self.watcher.begin_section(None)
             self.client.begin_section(None)

@@ -31,7 +31,8 @@ from xml.sax.saxutils import escape, quoteattr
 from tunlab import libvirt_daemon
 from tunlab.errors import GuestDied, SetupError
 from tunlab.libvirt_daemon import lv_call
-from tunlab.machine import Drive, GuestSpec, Machine, register_backend, socket_dir, track, untrack
+from tunlab.machine import (Drive, GuestSpec, Machine, MonitorUnavailable, register_backend,
+                            socket_dir, track, untrack)
 
 NAMESPACE = "https://tunlab.invalid/libvirt/1"  # of the <tunlab:run> element in <metadata>
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
@@ -127,8 +128,14 @@ def domain_xml(spec: GuestSpec, accel: str, name: str, console_path: Path, contr
         attrs = " ".join(f"{k}={quoteattr(v)}" for k, v in sorted(metadata.items()))
         meta = f"  <metadata>\n    <tunlab:run xmlns:tunlab='{NAMESPACE}' {attrs}/>\n  </metadata>\n"
     qemu_args = ""
-    if spec.extra_args:
-        args = "\n".join(f"    <qemu:arg value={quoteattr(a)}/>" for a in spec.extra_args)
+    # The image's own QEMU arguments, the gdb stub (--gdb) and the user's --qemu-opts, as the
+    # direct backend's command line has them (libvirt keeps the monitor: no -qmp here).
+    extra = list(spec.extra_args)
+    if spec.gdb_port:
+        extra += ["-gdb", f"tcp:127.0.0.1:{int(spec.gdb_port)}"]
+    extra += list(spec.qemu_opts)
+    if extra:
+        args = "\n".join(f"    <qemu:arg value={quoteattr(a)}/>" for a in extra)
         qemu_args = f"  <qemu:commandline>\n{args}\n  </qemu:commandline>\n"
     return (
         f"<domain type='{dtype}' xmlns:qemu='{QEMU_NS}'>\n"
@@ -323,6 +330,23 @@ class LibvirtMachine(Machine):
     def pid(self) -> int | None:
         """The QEMU process's pid (on this host)."""
         return self._pid
+
+    def monitor(self, command: str, timeout: float = 5.0) -> str:
+        """A human-monitor command through libvirt (virDomainQemuMonitorCommand, HMP); a
+        daemon that refuses it (no python3-libvirt-qemu, a locked-down libvirt) makes it
+        unavailable. libvirt bounds the call itself (its monitor timeout)."""
+        try:
+            import libvirt_qemu  # type: ignore[import-not-found]
+        except ImportError:
+            raise MonitorUnavailable("python3-libvirt's libvirt_qemu module is missing") from None
+        if self.dom is None:
+            raise MonitorUnavailable("the domain is not running")
+        lv = libvirt_daemon.libvirt_module()
+        try:
+            return str(lv_call(libvirt_qemu.qemuMonitorCommand, self.dom, command,
+                               libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP))
+        except lv.libvirtError as e:
+            raise MonitorUnavailable(f"libvirt: {e.get_error_message()}") from None
 
     def _state(self) -> str:
         if self.dom is None:

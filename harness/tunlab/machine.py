@@ -44,7 +44,9 @@ class GuestSpec:
     memory_mb: int = 256
     cpus: int = 1
     machine: str = "pc"
-    extra_args: tuple[str, ...] = field(default=())
+    extra_args: tuple[str, ...] = field(default=())  # the image's own QEMU arguments
+    qemu_opts: tuple[str, ...] = ()   # the user's extra QEMU arguments (--qemu-opts), last
+    gdb_port: int | None = None       # QEMU's gdb stub on 127.0.0.1:<port> (--gdb)
     program: tuple[str, ...] = ()  # process backend: the command that is the "guest"
     boot_timeout: float | None = None  # launch -> agent ready under TCG; None: timeouts' "boot"
     driver: str = ""  # what hello's driver= must say ("name:sha"; "name:" any sha; "": unchecked)
@@ -77,6 +79,15 @@ class Machine(ABC):
     @abstractmethod
     def describe_exit(self) -> str:
         """How the VM ended (exit status, the backend's own log tail), for failure messages."""
+
+    def monitor(self, command: str, timeout: float = 5.0) -> str:
+        """Run a QEMU human-monitor command (`info registers -a`) on the running VM and
+        return its output. Raises MonitorUnavailable where the backend has no monitor."""
+        raise MonitorUnavailable(f"the {type(self).__name__} backend has no QEMU monitor")
+
+
+class MonitorUnavailable(Exception):
+    """The machine has no QEMU monitor to ask (a host process, a locked-down libvirt)."""
 
 
 class ProcessMachine(Machine):

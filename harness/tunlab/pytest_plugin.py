@@ -22,7 +22,7 @@ from typing import Iterator
 
 import pytest
 
-from tunlab import conformance, libvirt_daemon, logdirs, targets
+from tunlab import conformance, junit, libvirt_daemon, logdirs, targets
 from tunlab.errors import SettingError, SetupError, TargetUnavailable, TunlabError, UsageError
 from tunlab.guest import Guest
 from tunlab.packets import LOCAL, PEER
@@ -32,6 +32,7 @@ from tunlab.tundev import TunDevice
 
 LOGS_KEY = pytest.StashKey[Path]()
 GUEST_EXC_KEY = pytest.StashKey[bool]()
+FAILED_KEY = pytest.StashKey[bool]()  # a phase of the test failed (JUnit attachments)
 CONFIG_KEY = pytest.StashKey[RunConfig]()
 REPRO_KEY = pytest.StashKey[bool]()
 
@@ -239,6 +240,7 @@ def _logs_root(config: pytest.Config) -> Path:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid)[-150:]
     item.stash[LOGS_KEY] = _logs_root(item.config) / name
+    junit.row_properties(item)  # JUnit: the TUN-SPEC row(s) the test checks
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -248,6 +250,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and call.excinfo is not None and call.excinfo.errisinstance(TunlabError):
         item.stash[GUEST_EXC_KEY] = True  # the guest may be in any state: use a fresh one
     logs = item.stash.get(LOGS_KEY, None)
+    if report.failed:
+        item.stash[FAILED_KEY] = True
+    if report.when == "teardown" and item.stash.get(FAILED_KEY, False) and logs is not None:
+        junit.attach_logs(item, report, logs)  # [[ATTACHMENT|...]] lines in <system-out>
     if report.failed and logs is not None and logs.exists():
         files = sorted(str(p) for p in logs.rglob("*") if p.is_file())
         report.sections.append(("tunlab logs", "\n".join(files) or str(logs)))

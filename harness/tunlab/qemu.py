@@ -22,8 +22,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from tunlab import qmp
 from tunlab.errors import GuestDied, SetupError
-from tunlab.machine import GuestSpec, ProcessMachine, register_backend, socket_dir, track
+from tunlab.machine import (GuestSpec, MonitorUnavailable, ProcessMachine, register_backend,
+                            socket_dir, track)
 
 QEMU = "qemu-system-x86_64"
 _KVM_GET_API_VERSION = 0xAE00
@@ -83,9 +85,12 @@ def pick_accel(requested: str = "auto") -> str:
     return requested
 
 
-def qemu_command(spec: GuestSpec, accel: str, console_path: Path, control_path: Path) -> list[str]:
+def qemu_command(spec: GuestSpec, accel: str, console_path: Path, control_path: Path,
+                 qmp_path: Path | None = None) -> list[str]:
     """The QEMU command line for a guest. COM1 and COM2 are the first two ISA serial ports
-    (ttyS0/ttyS1 on Linux, sio0/sio1 on DragonFly); nothing else is attached by default."""
+    (ttyS0/ttyS1 on Linux, sio0/sio1 on DragonFly); nothing else is attached by default.
+    `qmp_path`: a QMP socket QEMU listens on (for hang reports and `:monitor`); the gdb
+    stub (spec.gdb_port) listens on 127.0.0.1 only; the user's --qemu-opts come last."""
     cmd = [
         QEMU,
         "-name", spec.name,
@@ -111,7 +116,24 @@ def qemu_command(spec: GuestSpec, accel: str, console_path: Path, control_path: 
             opts += ",readonly=on"
         cmd += ["-drive", opts]
     cmd += list(spec.extra_args)
+    if qmp_path is not None:
+        cmd += ["-qmp", f"unix:{qmp_path},server=on,wait=off"]
+    if spec.gdb_port:
+        cmd += ["-gdb", f"tcp:127.0.0.1:{int(spec.gdb_port)}"]
+    cmd += list(spec.qemu_opts)
     return cmd
+
+
+def gdb_command(spec: GuestSpec) -> str:
+    """The command that attaches gdb to a guest's gdb stub (with the kernel's symbols where
+    the image has a vmlinux), or "" without --gdb."""
+    if not spec.gdb_port:
+        return ""
+    cmd = ["gdb"]
+    if spec.kernel is not None and spec.kernel.name.startswith("vmlinux"):
+        cmd.append(str(spec.kernel))
+    cmd += ["-ex", f"target remote 127.0.0.1:{int(spec.gdb_port)}"]
+    return shlex.join(cmd)
 
 
 def _die_with_parent() -> None:
@@ -127,13 +149,16 @@ class QemuMachine(ProcessMachine):
         self.proc: subprocess.Popen[bytes] | None = None
         self.stderr_path = run_dir / "qemu.log"
         self.command: list[str] = []
+        self.sock_dir: Path | None = None   # holds the QMP socket while QEMU runs
+        self.qmp_path: Path | None = None
 
     def start(self, connect_timeout: float) -> None:
         if not shutil.which(QEMU):
             raise SetupError(f"{QEMU} not found: run `make deps` (installs qemu-system-x86)")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # Unix socket paths are limited to 108 bytes: keep them short, outside the run dir.
-        sock_dir = socket_dir("tunlab-")
+        self.sock_dir = sock_dir = socket_dir("tunlab-")
+        self.qmp_path = sock_dir / "qmp.sock"
         listeners = {}
         for name in ("console", "control"):
             path = sock_dir / f"{name}.sock"
@@ -141,7 +166,8 @@ class QemuMachine(ProcessMachine):
             srv.bind(str(path))
             srv.listen(1)
             listeners[name] = (srv, path)
-        self.command = qemu_command(self.spec, self.accel, listeners["console"][1], listeners["control"][1])
+        self.command = qemu_command(self.spec, self.accel, listeners["console"][1],
+                                    listeners["control"][1], self.qmp_path)
         (self.run_dir / "qemu.cmdline").write_text(shlex.join(self.command) + "\n")
         try:
             with open(self.stderr_path, "wb") as err:
@@ -159,7 +185,22 @@ class QemuMachine(ProcessMachine):
             for srv, path in listeners.values():
                 srv.close()
                 path.unlink(missing_ok=True)
-            sock_dir.rmdir()
+
+    def kill(self) -> None:
+        super().kill()
+        if self.sock_dir is not None:
+            shutil.rmtree(self.sock_dir, ignore_errors=True)
+            self.sock_dir = None
+
+    def monitor(self, command: str, timeout: float = 5.0) -> str:
+        """A human-monitor command through the QMP socket (QEMU serves one client at a time:
+        nothing else of tunlab's holds it)."""
+        if self.qmp_path is None or not self.alive():
+            raise MonitorUnavailable("QEMU is not running")
+        try:
+            return qmp.hmp(self.qmp_path, command, timeout)
+        except qmp.QMPError as e:
+            raise MonitorUnavailable(str(e)) from None
 
     def _accept(self, srv: socket.socket, timeout: float) -> socket.socket:
         deadline = time.monotonic() + timeout

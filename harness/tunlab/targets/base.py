@@ -29,7 +29,7 @@ class Target(ABC):
     tun_api: str               # the semantics its tun speaks: "bsd" or "linux" (the suites'
                                # @pytest.mark.tun_api picks tests by it)
     uses_vm = True             # False: a host process (the "process" backend; --backend,
-                               # --accel, --smp, --memory do not apply)
+                               # --accel, --smp, --memory, --qemu-opts, --gdb do not apply)
     boots_bare_loop = False    # its image runs the bare bench loop at boot (bench --overhead)
     emulated_kernel = False    # the kernel is driver/kpi's emulation: exact counters, and
                                # counts a real kernel does not export (mbuf allocations)
@@ -70,6 +70,11 @@ class Target(ABC):
     def column(self, cfg: RunConfig) -> str:
         """The name of this run's column in the conformance table."""
         return f"{self.name}/{driver_choice(cfg.driver).label}"
+
+    def with_console_shell(self, spec: GuestSpec) -> tuple[GuestSpec, str]:
+        """`tunlab console`: the guest with a shell of its own on its console line (COM1),
+        and a line saying how to reach it ("" when the target has none)."""
+        return spec, ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,10 @@ def plan(cfg: RunConfig) -> TargetPlan:
         shape["cpus"] = cfg.smp
     if target.uses_vm and cfg.memory:
         shape["memory_mb"] = cfg.memory
+    if target.uses_vm and cfg.qemu_opts:
+        shape["qemu_opts"] = tuple(cfg.qemu_opts)
+    if target.uses_vm and cfg.gdb:
+        shape["gdb_port"] = cfg.gdb
     spec = dataclasses.replace(spec, **shape)
     return TargetPlan(target, cfg, cfg.backend if target.uses_vm else "process", accel, spec)
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from tunlab import image_linux
 from tunlab.crash_patterns import LINUX_CONSOLE
 from tunlab.errors import UsageError
@@ -31,6 +33,11 @@ class LinuxTarget(Target):
 
     def column(self, cfg: RunConfig) -> str:
         return self.name
+
+    def with_console_shell(self, spec: GuestSpec) -> tuple[GuestSpec, str]:
+        # guest-image/linux/init starts a busybox shell on ttyS0 for tunlab.shell=1.
+        return (dataclasses.replace(spec, append=f"{spec.append} tunlab.shell=1".strip()),
+                "a busybox shell (root) runs on the console: `:console` types into it")
 
 
 register(LinuxTarget())
