@@ -9,7 +9,7 @@
 #   make check    the fast tier (no VM): driver tests over driver/kpi (ASan/UBSan, lost
 #                 wakeup, fuzz smoke), harness unit tests, agent protocol tests, kpi target
 #   make image    build what a target's guests boot (GUEST=linux, the default, or dragonfly)
-#   make console  boot a guest and get its console and an agent prompt
+#   make console  boot a guest and get its console and an agent prompt (CONSOLE_ARGS="--gdb", ...)
 #   make deps     install every tier: host packages, and the guest's pinned Debian packages
 #                 (guest-image/linux/pins.json; scripts/update-pins.sh moves the pins)
 #   make deps-kpi only the fast tier's host packages (what `make check` installs)
@@ -68,7 +68,7 @@ run: image
 	@$(TUNLAB) run $(if $(TARGET),--target $(TARGET)) --driver $(DRIVER)
 
 console: image
-	@$(TUNLAB) console --target $(or $(TARGET),linux) --driver $(DRIVER)
+	@$(TUNLAB) console --target $(or $(TARGET),linux) --driver $(DRIVER) $(CONSOLE_ARGS)
 
 bench: image
 	@$(TUNLAB) bench --target $(or $(TARGET),linux) --driver $(DRIVER) --reps 5 --ms 1000 $(BENCH_ARGS)

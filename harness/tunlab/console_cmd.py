@@ -38,6 +38,7 @@ import re
 import select
 import shlex
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, TextIO
@@ -507,6 +508,16 @@ def history_path() -> Path | None:
 
 # -- the command ----------------------------------------------------------------------------
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = textwrap.fill("Boot a guest of any target and give an agent prompt: a line is a request "
+                     "(`verb key=value ...`, docs/protocol.md) or a console command (`:help`). "
+                     "Ctrl-C kills the guest, keeps its logs and exits with status 130.", 80)
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = ("requests: `help VERB` shows a verb's arguments and reply; Tab completes verbs, "
+                "keys and values;\n  history in ~/.tunlab_console_history "
+                f"(env {HISTORY_ENV}; empty: none)\nconsole commands:\n"
+                + "\n".join("  " + text for text in META_HELP.values())
+                + "\nbatch mode (--batch FILE, or a pipe): each line echoed and run; exit status "
+                  "1 when one failed")
     p.add_argument("--batch", metavar="FILE", help="run the requests in FILE ('-': standard "
                    "input) and leave; exit status 1 when one failed (requests on a standard "
                    "input that is not a terminal are run the same way)")
