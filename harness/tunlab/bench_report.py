@@ -209,6 +209,7 @@ def figure(results: dict[str, Any]) -> Any:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from matplotlib.transforms import blended_transform_factory
 
@@ -217,10 +218,11 @@ def figure(results: dict[str, Any]) -> Any:
     by = cells_by_key(results)
     ratios = {r["cell"]: r for r in results.get("ratios") or []}
     two = len(labels) == 2 and bool(ratios)
-    fig = plt.figure(figsize=(11, len(kinds) * (4.6 if two else 3.6) + 1.4))
+    fig = plt.figure(figsize=(11, len(kinds) * (4.6 if two else 3.6) + 1.6))
     outer = fig.add_gridspec(max(len(kinds), 1), 1, hspace=0.42 if two else 0.36)
     s = results.get("settings", {})
     n, ms = s.get("reps", "?"), s.get("ms", "?")
+    any_failed = False
     for i, kind in enumerate(kinds):
         if two:
             inner = outer[i].subgridspec(2, 1, height_ratios=[3.0, 1.0], hspace=0.06)
@@ -231,12 +233,14 @@ def figure(results: dict[str, Any]) -> Any:
         ax.set_label(kind)
         if rax is not None:
             rax.set_label(f"{kind} ratio")
+        failed: list[float] = []
         for t, lab in enumerate(labels):
             xs, ys, lo, hi, hatches = [], [], [], [], []
             for size in lay["sizes"]:
                 for mode, bpf in lay["variants"]:
                     c = by.get((lab, Cell(kind, size, mode, bpf).key))
                     if not c or not c.get("stats"):
+                        failed.append(lay["x"][(lab, size, mode, bpf)])
                         continue
                     st = c["stats"]
                     xs.append(lay["x"][(lab, size, mode, bpf)])
@@ -248,6 +252,10 @@ def figure(results: dict[str, Any]) -> Any:
                           edgecolor="black", linewidth=0.5, error_kw={"elinewidth": 1.0})
             for bar, h in zip(bars, hatches):
                 bar.set_hatch(h)
+        for x in failed:
+            ax.text(x, 0, "\u00d7", ha="center", va="bottom", color="#c00000", fontsize=12,
+                    fontweight="bold", gid="failed")
+        any_failed = any_failed or bool(failed)
         ax.set_title(KIND_TITLES[kind], fontsize=11, loc="left")
         ax.set_ylabel(f"{UNITS[kind]} (median)", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
@@ -269,7 +277,7 @@ def figure(results: dict[str, Any]) -> Any:
             rax.axhline(1.0, color="black", linewidth=0.8)
             top = max([r["ratio"] for r in ratios.values()] + [1.0])
             rax.set_ylim(0, top * 1.3)
-            rax.set_ylabel(f"{labels[1]} / {labels[0]}", fontsize=9)
+            rax.set_ylabel("ratio", fontsize=9)
             rax.grid(axis="y", alpha=0.3)
         trans = blended_transform_factory(bottom.transData, bottom.transAxes)
         for x, text in lay["groups"]:
@@ -279,14 +287,19 @@ def figure(results: dict[str, Any]) -> Any:
     handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="with a bpf listener"))
     if two:
         handles.append(Patch(facecolor="0.6", edgecolor="black", label=f"ratio {labels[1]} / {labels[0]} of the medians"))
+    if any_failed:
+        handles.append(Line2D([], [], color="#c00000", marker="x", linestyle="", markeredgewidth=2,
+                              label="no figure: the cell failed (table.txt says why)"))
     m = results.get("machine", {})
     fig.suptitle(f"tunlab bench: {', '.join(labels)}; accel {results.get('accel', '?')}; "
                  f"{results.get('created', '')}; host {m.get('hostname', '')}, load {m.get('load_start', '')}",
                  fontsize=10, y=1 - 0.12 / fig.get_figheight())
     fig.text(0.5, 1 - 0.38 / fig.get_figheight(), f"bar: the median of {n} samples of {ms} ms; whiskers: the smallest to the "
              f"largest sample", ha="center", va="top", fontsize=9)
-    fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=9,
+    ncol = len(handles) if len(handles) <= 4 else 3
+    fig.legend(handles=handles, loc="upper center", ncol=ncol, fontsize=9,
                bbox_to_anchor=(0.5, 1 - 0.58 / fig.get_figheight()), frameon=False)
-    top = 1 - 1.15 / fig.get_figheight()
+    legend_rows = -(-len(handles) // ncol)
+    top = 1 - (0.9 + 0.25 * legend_rows) / fig.get_figheight()
     fig.subplots_adjust(left=0.09, right=0.98, top=top, bottom=0.9 / fig.get_figheight())
     return fig

@@ -47,13 +47,26 @@ def test_bars_are_placed_where_the_layout_says(vs):
     assert xs == want
 
 
-def test_the_legend_covers_no_panel(vs):
-    _, fig = vs
+def _legend_clear(fig):
+    fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     assert len(fig.legends) == 1
     legend = fig.legends[0].get_window_extent(renderer)
-    assert all(not legend.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
+    # nothing of a panel under it: its bars, its title, its labels
+    assert all(not legend.overlaps(ax.get_tightbbox(renderer)) for ax in fig.axes)
     assert all(ax.get_legend() is None for ax in fig.axes)
+    fig_box = fig.bbox
+    assert legend.y1 <= fig_box.y1 and legend.x0 >= fig_box.x0 and legend.x1 <= fig_box.x1
+
+
+def test_the_legend_covers_no_panel(vs):
+    _legend_clear(vs[1])
+
+
+def test_a_longer_legend_still_covers_no_panel():
+    doc = fake_results(("kpi@ours", "kpi@stock-2010"), cells=matrix(sizes=[64, 1400]))
+    doc["cells"][0].update(stats=None, samples=[], error="ENXIO")   # a fifth legend entry
+    _legend_clear(bench_report.figure(doc))
 
 
 def test_whiskers_are_the_samples_min_to_max_and_the_figure_says_so(vs):
@@ -79,7 +92,8 @@ def test_labels_are_level_and_readable_and_rtt_counts_round_trips(vs):
     by = {ax.get_label(): ax for ax in fig.axes}
     assert by["rtt"].get_ylabel() == "round trips/s (median)"
     assert by["write"].get_ylabel() == by["read"].get_ylabel() == "packets/s (median)"
-    assert by["rtt ratio"].get_ylabel() == "kpi / linux"
+    assert by["rtt ratio"].get_ylabel() == "ratio"
+    assert "ratio kpi / linux of the medians" in [t.get_text() for t in fig.legends[0].get_texts()]
     ratio_texts = [t.get_text() for t in by["rtt ratio"].texts if isinstance(t, Annotation)]
     assert len(ratio_texts) == 16 and all(1.9 < float(t) < 2.1 for t in ratio_texts)
     sizes = [t.get_text() for t in by["rtt ratio"].texts if not isinstance(t, Annotation)]
@@ -92,3 +106,16 @@ def test_one_target_has_no_ratio_strip(tmp_path):
     assert [ax.get_label() for ax in fig.axes] == ["write", "read", "rtt"]
     bench_report.plot(doc, tmp_path / "b.png")
     assert (tmp_path / "b.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_failed_cell_is_marked_and_the_legend_says_what_the_mark_is():
+    doc = fake_results(("linux", "kpi"), cells=matrix(sizes=[64]))
+    bad = next(c for c in doc["cells"] if c["target"] == "kpi" and Cell.from_dict(c).key == Cell("read", 64, "plain", True).key)
+    bad.update(stats=None, samples=[], error="ENXIO")
+    fig = bench_report.figure(doc)
+    by = {ax.get_label(): ax for ax in fig.axes}
+    marks = [t for t in by["read"].texts if t.get_gid() == "failed"]
+    lay = bench_report.plot_layout(doc)
+    assert [m.get_position()[0] for m in marks] == [lay["x"][("kpi", 64, "plain", True)]]
+    assert not [t for t in by["write"].texts if t.get_gid() == "failed"]
+    assert any("the cell failed" in t.get_text() for t in fig.legends[0].get_texts())
