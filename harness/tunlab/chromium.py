@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tunlab.errors import TunlabError
+
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-extensions", "--hide-scrollbars", "--mute-audio"]
@@ -43,8 +45,8 @@ class PageLoad:
     links: list[str] = field(default_factory=list)     # every a[href] and img[src], resolved
 
 
-class ChromiumError(RuntimeError):
-    pass
+class ChromiumError(TunlabError):
+    """Chromium is missing, or did not load the page (the command line says why, exit 1)."""
 
 
 class _Pipe:

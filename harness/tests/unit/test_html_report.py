@@ -52,7 +52,8 @@ def run(tmp_path):
         "column": "kpi/ours", "complete": True, "rows": ours,
         "tests": {"L1": [{"test": "t.py::test_L1", "outcome": "pass", "logs": str(l1)}],
                   "L5": [{"test": "t.py::test_L5_a", "outcome": "pass", "logs": str(l5a)},
-                         {"test": "t.py::test_L5_b", "outcome": "skip: not on this driver", "logs": str(l5b)}]}}))
+                         {"test": "t.py::test_L5_b", "outcome": "skip: not on this driver", "logs": str(l5b)}],
+                  "K1": [{"test": "t.py::test_K1", "outcome": "n/a: the driver has no kqueue", "logs": ""}]}}))
     stock = {row.id: "pass" for row in ROWS}
     stock["O5"] = "expected failure"
     (conf / "kpi-stock-2010.json").write_text(json.dumps({"column": "kpi/stock-2010", "complete": False,
@@ -123,6 +124,7 @@ def test_the_page_has_every_row_every_column_and_links_that_resolve(run, engine)
     for f in ("agent.log", "console.log", "packets.pcap"):
         assert rel(f"test_L1/{f}") in p.links
     assert "1 of 2 tests skipped" in body and "expected failure" in body
+    assert 'title="t.py::test_K1' not in text  # a test without logs gets no line
     # n/a and skip reasons are footnotes
     assert "the driver has no kqueue (EVFILT_READ/WRITE)" in body
     assert "no DragonFly image (make image GUEST=dragonfly)" in body
@@ -201,3 +203,12 @@ def test_the_conformance_json_names_each_rows_tests_and_their_log_directories(tm
         "L5": [{"test": "t.py::a", "outcome": "pass", "logs": str(tmp_path / "a")},
                {"test": "t.py::b", "outcome": "skip: not here", "logs": str(tmp_path / "b")}],
         "W1": [{"test": "t.py::c", "outcome": "n/a: no kqueue", "logs": ""}]}
+
+
+def test_screenshot_without_chromium_is_one_line_and_exit_1(run, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(chromium, "binary", lambda: "")
+    assert cli_main(["report", "--conformance", *map(str, run["files"]), "--out", str(tmp_path / "x.html"),
+                     "--screenshot"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tunlab report: Chromium is not installed (apt-get install chromium)")
+    assert (tmp_path / "x.html").is_file()
