@@ -33,13 +33,17 @@ static int	kqueue_register(struct kqueue *kq, struct kevent *kev);
 void
 knote_insert(struct klist *list, struct knote *kn)
 {
+	lwkt_getpooltoken(list);
 	SLIST_INSERT_HEAD(list, kn, kn_next);
+	lwkt_relpooltoken(list);
 }
 
 void
 knote_remove(struct klist *list, struct knote *kn)
 {
+	lwkt_getpooltoken(list);
 	SLIST_REMOVE(list, kn, knote, kn_next);
+	lwkt_relpooltoken(list);
 }
 
 void
@@ -79,12 +83,20 @@ knote(struct klist *list, long hint)
 {
 	struct knote *kn;
 
-	if (list == NULL)
+	/*
+	 * No listener costs nothing (a kqueue_register() after this test runs
+	 * the filter itself, so no event is lost).  Otherwise, as DragonFly's
+	 * knote(): the list's pool token keeps a knote from being removed (and
+	 * freed) under the walk, whatever the caller holds.
+	 */
+	if (list == NULL || SLIST_EMPTY(list))
 		return;
+	lwkt_getpooltoken(list);
 	SLIST_FOREACH(kn, list, kn_next) {
 		if (kn->kn_fop->f_event(kn, hint))
 			knote_activate(kn);
 	}
+	lwkt_relpooltoken(list);
 }
 
 int

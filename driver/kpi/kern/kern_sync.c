@@ -36,6 +36,15 @@ struct lwkt_token tty_token = LWKT_TOKEN_INITIALIZER(tty_token);
 struct lwkt_token vnode_token = LWKT_TOKEN_INITIALIZER(vnode_token);
 struct lwkt_token ifnet_token = LWKT_TOKEN_INITIALIZER(ifnet_token);
 
+/*
+ * lwkt_getpooltoken(): a lock per address hash, as DragonFly's token pool.
+ * A host mutex, not a full token: what it guards (a klist) is held for a
+ * few instructions, never across a sleep, and an uncontended token costs
+ * DragonFly an atomic op, not the kpi's scheduler lock.
+ */
+#define KPI_POOL_TOKENS	32
+static struct hostif_mtx *pool_tokens[KPI_POOL_TOKENS];
+
 #define TDF_KPI_INSLEEP	0x0100	/* waiting inside tsleep */
 #define TDF_KPI_DEAD	0x0200
 
@@ -47,6 +56,8 @@ kpi_sync_init(void)
 	int i;
 
 	if (sched_mtx == NULL) {
+		for (i = 0; i < KPI_POOL_TOKENS; ++i)
+			pool_tokens[i] = hostif_mtx_create();
 		sched_mtx = hostif_mtx_create();
 		sched_cv = hostif_cv_create();
 		hostif_tls_setup(kpi_thread_dtor);
@@ -313,6 +324,27 @@ kpi_tokens_reacquire_locked(struct thread *td)
 		td->td_kpi_toks[i]->t_owner = td;
 		td->td_kpi_toks[i]->t_count = td->td_kpi_tokcnt[i];
 	}
+}
+
+static struct hostif_mtx *
+pool_token(const void *ptr)
+{
+	uintptr_t h = (uintptr_t)ptr;
+
+	h ^= h >> 9;
+	return (pool_tokens[(h >> 4) % KPI_POOL_TOKENS]);
+}
+
+void
+lwkt_getpooltoken(void *ptr)
+{
+	hostif_mtx_lock(pool_token(ptr));
+}
+
+void
+lwkt_relpooltoken(void *ptr)
+{
+	hostif_mtx_unlock(pool_token(ptr));
 }
 
 void

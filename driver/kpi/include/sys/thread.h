@@ -65,6 +65,8 @@ void	lwkt_gettoken_shared(lwkt_token_t);
 int	lwkt_trytoken(lwkt_token_t);
 void	lwkt_reltoken(lwkt_token_t);
 void	lwkt_token_init(lwkt_token_t, const char *);
+void	lwkt_getpooltoken(void *);
+void	lwkt_relpooltoken(void *);
 void	lwkt_token_uninit(lwkt_token_t);
 int	lwkt_token_held(lwkt_token_t);
 #define LWKT_TOKEN_HELD_ANY(tok)	lwkt_token_held(tok)
