@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import collections
 import re
+import signal
 import socket
 import threading
 import time
@@ -30,6 +31,7 @@ from tunlab.crash_patterns import ConsolePatterns, match_crash
 from tunlab.errors import DiskFull, GuestCrash, GuestDied
 
 POWEROFF_SENTINEL = "TUNLAB-POWEROFF"
+HARNESS_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}  # for the main thread only
 # Terminal escapes stripped from console text (the raw log keeps them): CSI, OSC (ended by
 # BEL or ST), DCS/SOS/PM/APC strings, charset designations, and two-character escapes
 # (ESC c, ESC 7, ESC =, ...). An escape left unfinished is shown escaped by safetext.
@@ -90,7 +92,15 @@ class ConsoleWatcher:
         self.bytes_seen = 0
         self.last_output = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"console:{log_path.name}", daemon=True)
-        self._thread.start()
+        # The reader never takes Ctrl-C, SIGTERM or SIGHUP: the kernel may hand a process
+        # signal to any thread that does not block it, and one taken here would not wake the
+        # main thread where it waits in select() (tunlab console's readline prompt), so the
+        # KeyboardInterrupt would wait for the next key. The thread inherits this mask.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, HARNESS_SIGNALS)
+        try:
+            self._thread.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     # -- the reading thread ---------------------------------------------------------------
     def _run(self) -> None:

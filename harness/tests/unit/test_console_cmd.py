@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import termios
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -247,3 +248,24 @@ def test_help_for_a_verb_an_unknown_one_and_one_only_the_agent_has(capsys):
     assert "newverb: the agent offers it" in out
     assert "nosuch: no such verb" in out
     assert s.failures == 1
+
+
+def test_the_console_reader_thread_never_takes_ctrl_c(tmp_path):
+    """A Ctrl-C the kernel handed to the console's reader thread would not wake the main
+    thread's readline prompt (the console then hung until the next key): the reader blocks
+    SIGINT, SIGTERM and SIGHUP, and the thread that made it still takes them."""
+    import socket
+    from tunlab.console import ConsoleWatcher
+    from tunlab.crash_patterns import LINUX_CONSOLE
+    a, b = socket.socketpair()
+    w = ConsoleWatcher(a, tmp_path / "console.log", LINUX_CONSOLE)
+    try:
+        def blocked(tid):
+            status = Path(f"/proc/self/task/{tid}/status").read_text()
+            mask = int(re.search(r"^SigBlk:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+            return {s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if mask >> (s - 1) & 1}
+        assert blocked(w._thread.native_id) == {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+        assert blocked(threading.get_native_id()) == set()
+    finally:
+        b.close()
+        w.close()
