@@ -76,18 +76,6 @@ def test_an_agent_that_does_not_answer_gets_a_hang_report(guest_pool, tmp_path):
         g.stop()
 
 
-def test_a_guest_without_a_monitor_has_no_hang_report(tmp_path):
-    """The kpi target's guest is a host process: a timeout says so without a report."""
-    from tunlab import targets
-    from tunlab.runconfig import RunConfig
-    p = targets.plan(RunConfig(target="kpi"))
-    with Guest.boot(p.spec, backend=p.backend, accel=p.accel, run_dir=tmp_path) as g:
-        with pytest.raises(AgentTimeout) as e:
-            g.agent.request("debug", op="stall", ms=3000, timeout=0.5)
-        assert "hang report" not in str(e.value)
-        assert not (tmp_path / "hang-report.txt").exists()
-
-
 @pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed (apt install gdb)")
 def test_gdb_attaches_to_the_stub_and_the_guest_goes_on(guest_pool, tmp_path):
     port = _free_port()

@@ -158,3 +158,15 @@ def test_libvirt_domain_gets_gdb_and_qemu_opts_after_the_image_arguments():
     args = [a.get("value") for a in d.findall(f"{QEMU_NS}commandline/{QEMU_NS}arg")]
     assert args == ["-global", "x=1", "-gdb", "tcp:127.0.0.1:4444", "-smbios", "type=1,serial=a&b"]
     assert d.findtext("vcpu") == "2" and d.findtext("memory") == "300"
+
+
+def test_a_guest_without_a_monitor_has_no_hang_report(tmp_path):
+    """The kpi target's guest is a host process: a timeout says so without a report."""
+    from tunlab.errors import AgentTimeout
+    from tunlab.guest import Guest
+    p = targets.plan(RunConfig(target="kpi"))
+    with Guest.boot(p.spec, backend=p.backend, accel=p.accel, run_dir=tmp_path) as g:
+        with pytest.raises(AgentTimeout) as e:
+            g.agent.request("debug", op="stall", ms=3000, timeout=0.5)
+        assert "hang report" not in str(e.value)
+        assert not (tmp_path / "hang-report.txt").exists()
