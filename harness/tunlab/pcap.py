@@ -11,12 +11,17 @@ file's magic, not its name).
   | `link`   | BSD link-layer mode (TUNSLMODE), reads     | RAW (101)         | the bytes after the leading sockaddr (its length is its first byte); the sockaddr is in the packet's comment |
   | `tun_pi` | Linux packet information (pi=1)            | RAW (101)         | the bytes after the 4-byte struct tun_pi; flags and protocol are in the packet's comment |
 
-  libpcap (tcpdump) refuses a file whose interfaces have different link types, so when a
-  capture holds both (plain and header mode in one test), every interface of the file is
-  written as LOOP: a frame of a RAW interface is given a 4-byte family word taken from its IP
-  version (2, or 28 for IPv6 as DragonFly numbers it), its comment says the word was added
-  by tunlab, and its interface's description says so too. The file is rewritten whole when
-  an interface is added (a few times per test), so that what is on disk is always complete.
+  libpcap (tcpdump 4.99, libpcap 1.10) reads a file of several interfaces only when they all
+  have one link type, and then not RAW (it compares the second interface's LINKTYPE_RAW, 101,
+  with the first one's DLT_RAW, 12, and stops: "an interface has a type 101 different from
+  the type of the first interface"); LOOP is 108 either way. So a capture is RAW only while
+  it has one interface and that one is RAW; as soon as it has a second interface (plain and
+  header mode in one test, two devices, a Linux device with tun_pi beside a plain one),
+  every interface of the file is written as LOOP: a frame of a RAW interface is given a
+  4-byte family word taken from its IP version (2, or 28 for IPv6 as DragonFly numbers it),
+  its comment says the word was added by tunlab, and its interface's description says so
+  too. The file is rewritten whole when an interface is added (a few times per test), so
+  that what is on disk is always complete.
 - **Direction** (epb_flags): a packet written to the device is *inbound* (the interface
   receives it: toward the guest's stack); a packet read from it is *outbound* (the stack sent
   it out of the interface: from the guest's stack). A write the driver refused is kept,
@@ -137,10 +142,11 @@ class PcapWriter:
 
     @property
     def linktype(self) -> int:
-        """The link type of every interface of the file: LOOP when any interface needs it
-        and another would be RAW (libpcap wants one link type per file), else the one."""
-        kinds = {FRAMINGS[f][0] for _, f in self.interfaces} or {LINKTYPE_RAW}
-        return kinds.pop() if len(kinds) == 1 else LINKTYPE_LOOP
+        """The link type of every interface of the file: RAW while there is at most one
+        interface and it is RAW, else LOOP (what libpcap reads with several interfaces)."""
+        if len(self.interfaces) <= 1 and all(FRAMINGS[f][0] == LINKTYPE_RAW for _, f in self.interfaces):
+            return LINKTYPE_RAW
+        return LINKTYPE_LOOP
 
     def write(self, packet: bytes, when: float | None = None, *, framing: str = "raw",
               device: str = "tun", direction: int = 0, comment: str = "") -> None:
@@ -199,8 +205,9 @@ class PcapWriter:
         native, what = FRAMINGS[framing]
         text = f"{name}, {what}"
         if native != lt:
-            text += ("; this file is LOOP throughout (libpcap reads one link type per file), so "
-                     "tunlab put a family word before each frame: it was not on the device")
+            text += ("; this file has several interfaces, so it is LOOP throughout (what libpcap "
+                     "reads then), and tunlab put a family word before each frame: it was not on "
+                     "the device")
         return text
 
     @staticmethod

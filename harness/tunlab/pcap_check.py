@@ -144,8 +144,9 @@ def survey(root: Path, tshark: bool | None = None) -> Survey:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
+    if len(argv) != 1 or not Path(argv[0]).is_dir():
+        print("usage: PYTHONPATH=harness python3 -m tunlab.pcap_check LOG_DIR (a --tunlab-logs "
+              "directory: every packets.pcap under it)", file=sys.stderr)
         return 2
     s = survey(Path(argv[0]))
     print(s.table())

@@ -88,11 +88,13 @@ def test_link_layer_and_tun_pi_prefixes_are_stripped_into_the_comment(tmp_path):
     w.write(b"\x1c", framing="link", device="tun0", direction=OUTBOUND)       # no whole sockaddr
     w.close()
     cap = read_capture(tmp_path / "p.pcap")
-    assert [(i.linktype, i.name) for i in cap.interfaces] == [(LINKTYPE_RAW, "tun0 link"),
-                                                               (LINKTYPE_RAW, "tun1 tun_pi")]
-    assert [p.data for p in cap.packets] == [IP6, IP4, IP4, b"\x1c"]
-    assert cap.packets[0].comment == f"link-layer sockaddr (28 bytes, family 28): {SIN6.hex()}"
-    assert cap.packets[2].comment == "tun_pi flags=0x0000 proto=0x0800"
+    # two interfaces: LOOP throughout (libpcap), the family word added before each frame
+    assert [(i.linktype, i.name) for i in cap.interfaces] == [(LINKTYPE_LOOP, "tun0 link"),
+                                                               (LINKTYPE_LOOP, "tun1 tun_pi")]
+    assert [cap.ip(p) for p in cap.packets] == [IP6, IP4, IP4, b"\x1c"]
+    assert [p.data[:4] for p in cap.packets[:3]] == [HDR6, HDR4, HDR4]
+    assert cap.packets[0].comment.endswith(f"link-layer sockaddr (28 bytes, family 28): {SIN6.hex()}")
+    assert cap.packets[2].comment.endswith("tun_pi flags=0x0000 proto=0x0800")
     assert "kept whole" in cap.packets[3].comment
 
 
@@ -205,6 +207,7 @@ def test_linux_device_with_pi_records_tun_pi_and_ignores_bsd_ioctls(tmp_path):
     dev.write(b"\0\0\x08\0" + IP4)
     cap = _capture(host, path)
     assert cap.interfaces[0].name == "tun0 tun_pi" and cap.packets[0].data == IP4
+    assert cap.interfaces[0].linktype == LINKTYPE_RAW  # one interface: RAW
 
 
 def test_instruments_ioctl_tells_the_device(tmp_path):
@@ -287,3 +290,30 @@ def test_survey_counts_per_framing_and_names_an_undecodable_frame(tmp_path):
     assert dict(s.counts["raw"]) == {"decoded": 1, "not IP": 1, "undecodable": 1}
     assert len(s.problems) == 1 and "c/packets.pcap frame 2 (raw, out)" in s.problems[0]
     assert "undecodable" in s.table().splitlines()[1]
+
+
+@pytest.mark.skipif(not shutil.which("tcpdump"), reason="tcpdump is not installed (apt-get install tcpdump)")
+def test_tcpdump_reads_two_raw_interfaces(tmp_path):
+    # two devices, or Linux's tun_pi beside a plain device: both RAW framings, two interfaces
+    w = PcapWriter(tmp_path / "p.pcap", test="t")
+    w.write(IP4, device="tun0", direction=INBOUND)
+    w.write(b"\0\0\x86\xdd" + IP6, framing="tun_pi", device="tun1", direction=INBOUND)
+    w.write(IP4, device="tun2", direction=OUTBOUND)
+    w.close()
+    lines = decode_tcpdump(tmp_path / "p.pcap")
+    assert [classify_tcpdump(l) for l in lines] == ["IP", "IP6", "IP"], lines
+
+
+@pytest.mark.skipif(not shutil.which("tcpdump"), reason="tcpdump is not installed (apt-get install tcpdump)")
+def test_pcap_check_command_exit_status(tmp_path, capsys):
+    from tunlab.pcap_check import main
+    assert main([]) == 2 and main([str(tmp_path / "nowhere")]) == 2
+    assert main([str(tmp_path)]) == 1            # no capture at all is no success
+    (tmp_path / "t").mkdir()
+    _mixed(tmp_path / "t" / "packets.pcap")
+    assert main([str(tmp_path)]) == 0
+    assert "1 captures" in capsys.readouterr().out
+    w = PcapWriter(tmp_path / "t" / "packets.pcap", test="t")
+    w.write(bytes(20), device="tun0", direction=OUTBOUND)
+    w.close()
+    assert main([str(tmp_path)]) == 1
