@@ -3,7 +3,8 @@
 # tiers, so each make target installs only what it uses:
 #   kpi    host packages of the fast tier, no VM (`make check`): compilers, clang's sanitizer
 #          and fuzzer runtime, valgrind, bmake, pytest, PyYAML, genisoimage and qemu-img (the
-#          offline DragonFly tests), shellcheck, libvirt's XML schema check
+#          offline DragonFly tests), shellcheck, libvirt's XML schema check, tcpdump (the
+#          capture tests), python3-jinja2 (the HTML report)
 #   vm     host packages for guests (`make test|run|image|console|bench`): QEMU, libvirt,
 #          matplotlib
 #   guest  the Linux guest's kernel and busybox: exactly the versions pinned in
@@ -19,7 +20,7 @@ what=${1:-all}
 
 # `libclang-rt-dev` follows Debian's default clang (14 in Debian 12); -fsanitize=fuzzer needs it.
 KPI_PACKAGES="python3 python3-pytest python3-yaml make gcc libc6-dev clang libclang-rt-dev llvm
-valgrind bmake genisoimage qemu-utils shellcheck libxml2-utils libvirt-clients"
+valgrind bmake genisoimage qemu-utils shellcheck libxml2-utils libvirt-clients tcpdump python3-jinja2"
 VM_PACKAGES="qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu python3-libvirt
 python3-matplotlib"
 

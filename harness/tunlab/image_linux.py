@@ -4,9 +4,9 @@ busybox-static and the agent, packed as an uncompressed initramfs.
 The kernel is booted as the uncompressed vmlinux (PVH entry) rather than vmlinuz: under TCG
 that saves the ~3 s the guest spends decompressing itself. The kernel, its tun module and
 busybox are the files pinned in guest-image/linux/pins.json (package, version and SHA-256;
-tunlab.pins fetches and verifies them, `make deps`), so the same recipe gives the same image
-on any machine and date; the agent is built here from source, and its hash is one of the
-inputs. Outputs are cached under <cache>/images/linux/<hash of every input>/ (tunlab.paths.CACHE,
+tunlab.pins fetches and verifies them, `make deps`), so they are the same bytes on any machine
+and date; the agent is built here from source by the host's compiler against its static libc
+(the same binary on the same Debian release), and its hash is one of the inputs. Outputs are cached under <cache>/images/linux/<hash of every input>/ (tunlab.paths.CACHE,
 outside build/, kept by `make clean`) and rebuilt only when an input changes.
 
 The cache verifies what it serves: manifest.json records each file's size and SHA-256, and

@@ -17,7 +17,9 @@ SCRIPT = REPO / "scripts" / "setup-deps.sh"
 KPI_TOOLS = {"gcc": "gcc", "clang": "clang", "llvm-profdata": "llvm", "valgrind": "valgrind",
              "bmake": "bmake", "genisoimage": "genisoimage", "isoinfo": "genisoimage",
              "qemu-img": "qemu-utils", "shellcheck": "shellcheck", "xmllint": "libxml2-utils",
-             "virt-xml-validate": "libvirt-clients", "dpkg-deb": "dpkg"}
+             "virt-xml-validate": "libvirt-clients", "tcpdump": "tcpdump", "dpkg-deb": "dpkg"}
+# python module -> the kpi-tier package that provides it
+KPI_MODULES = {"pytest": "python3-pytest", "yaml": "python3-yaml", "jinja2": "python3-jinja2"}
 VM_ONLY = {"qemu-system-x86", "libvirt-daemon", "libvirt-daemon-driver-qemu", "python3-libvirt",
            "python3-matplotlib"}
 
@@ -76,7 +78,7 @@ def test_tiers_follow_debians_default_clang_and_keep_vm_packages_out_of_kpi():
     kpi, vm = tier("KPI"), tier("VM")
     assert "libclang-rt-dev" in kpi and not any(p.startswith("libclang-rt-1") for p in kpi | vm)
     assert not kpi & vm and not kpi & VM_ONLY
-    assert set(KPI_TOOLS.values()) - {"dpkg"} <= kpi
+    assert set(KPI_TOOLS.values()) - {"dpkg"} <= kpi and set(KPI_MODULES.values()) <= kpi
 
 
 @pytest.mark.skipif(not shutil.which("apt-cache"), reason="not a Debian machine")
@@ -91,6 +93,12 @@ def test_every_package_named_exists_in_this_debian():
 def test_the_fast_tiers_tools_are_installed(tool):
     """`make check` ran `make deps-kpi` first: a tool missing here is a set-up error."""
     assert shutil.which(tool), f"{tool} is missing: `make deps-kpi` installs it ({KPI_TOOLS[tool]})"
+
+
+@pytest.mark.parametrize("module", sorted(KPI_MODULES))
+def test_the_fast_tiers_python_modules_import(module):
+    res = subprocess.run(["/usr/bin/python3", "-c", f"import {module}"], capture_output=True, text=True)
+    assert res.returncode == 0, f"{module}: `make deps-kpi` installs it ({KPI_MODULES[module]}): {res.stderr}"
 
 
 def test_make_check_installs_the_kpi_tier_and_the_vm_targets_everything():
