@@ -270,7 +270,8 @@ struct race {
 	int kind;		/* 0: create/destroy, 1: up/destroy */
 	int base;
 	atomic_int stop;
-	atomic_int maxunit;	/* highest unit number a create returned */
+	atomic_int minunit;	/* lowest unit number a create returned (a wildcard */
+	atomic_int maxunit;	/* create may go below base); highest */
 	atomic_long creates, destroys, toggles;
 	const struct be_ioctl_desc *create, *destroy, *getfl, *setfl;
 };
@@ -299,6 +300,9 @@ race_create(struct race *r, const char *name)
 	u = unit_of(a.name);
 	for (int m = atomic_load(&r->maxunit); u > m;)
 		if (atomic_compare_exchange_weak(&r->maxunit, &m, u))
+			break;
+	for (int m = atomic_load(&r->minunit); u >= 0 && u < m;)
+		if (atomic_compare_exchange_weak(&r->minunit, &m, u))
 			break;
 	return 0;
 }
@@ -375,7 +379,7 @@ verb_race(const struct request *rq)
 	long long ms, base;
 	long ret, left = 0;
 	pthread_t t1, t2;
-	int err, maxunit;
+	int err, minunit, maxunit;
 
 	if (arg_word(rq, "kind", &kind) < 0 ||
 	    arg_int(rq, "ms", 1, 600000, &ms) < 0 ||
@@ -396,6 +400,7 @@ verb_race(const struct request *rq)
 	if (!r.create || !r.destroy || !r.getfl || !r.setfl)
 		return reply_err(rq->id, "EOPNOTSUPP", EOPNOTSUPP,
 		    "race: the %s backend cannot create and destroy interfaces", be_name());
+	atomic_store(&r.minunit, r.base);
 	atomic_store(&r.maxunit, r.base + 2);
 	if ((err = pthread_create(&t1, NULL, race_maker, &r)))
 		return fail_errno(rq, err, "race: thread");
@@ -411,12 +416,13 @@ verb_race(const struct request *rq)
 	pthread_join(t2, NULL);
 
 	/* what the race left: destroy it; anything that stays is reported */
+	minunit = atomic_load(&r.minunit);
 	maxunit = atomic_load(&r.maxunit);
-	for (int u = r.base; u <= maxunit; u++) {
+	for (int u = minunit; u <= maxunit; u++) {
 		snprintf(name, sizeof(name), "tun%d", u);
 		(void)race_destroy(&r, name);
 	}
-	for (int u = r.base; u <= maxunit; u++) {
+	for (int u = minunit; u <= maxunit; u++) {
 		snprintf(name, sizeof(name), "tun%d", u);
 		memset(&a, 0, sizeof(a));
 		if (be_ioctl(r.getfl, -1, name, &a, &ret) == 0)

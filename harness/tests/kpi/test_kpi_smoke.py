@@ -26,3 +26,12 @@ def test_tungifinfo_of_a_new_unit(guest):
     dev = guest.open_tun()
     info = dev.ioctl("TUNGIFINFO")
     assert (info.int("mtu"), info.int("type"), info.int("baudrate")) == (1500, 0x17, 0)
+
+
+def test_race_cleans_up_and_counts_units_a_wildcard_create_made_below_base(guest):
+    # `race base=1` creates tun1 and wildcard units, which take the lowest free number
+    # (tun0): the verb must destroy and count those too (a fuzzer found it leaving tun0
+    # while reporting left=0)
+    r = guest.agent.request("race", kind="create_destroy", ms=1, base=1)
+    assert r.int("left") == 0 and r.int("creates") == r.int("destroys"), r.line
+    assert guest.agent.request("kstat").int("ifnets") == 0
