@@ -37,7 +37,6 @@ class Exchange:
         self.reply = reply
 
 
-
 def _shorten(line: str) -> str:
     parts = []
     for token in line.split(" "):
@@ -119,7 +118,6 @@ class AgentClient:
         ex = Exchange(request)
         self.exchanges.append(ex)
         return ex
-
 
     def _noise_line(self, line: str, what: str) -> None:
         """A line that is not a frame: logged (shortened); too much of it is a protocol error."""

@@ -96,7 +96,6 @@ class GuestPool:
         # --record: a guest per test, so that a failing test's recording is its own
         return not self.target.uses_vm or bool(self.config.getoption("record", False))
 
-
     def skip_all(self, reason: str) -> None:
         """Every test that needs a guest from this pool is skipped with `reason` (the
         target cannot run on this machine)."""
@@ -270,7 +269,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sections.append(("tunlab repro", f"{path}\nreplay: tunlab repro {path} "
                                     f"[--target T] [--driver D] [--minimize]"))
             item.user_properties.append(("tunlab_repro", str(path)))
-
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
