@@ -164,6 +164,10 @@ class Pty:
 def test_ctrl_c_stops_the_guest_keeps_the_logs_and_exits_130(when):
     t = Pty()
     t.expect(rb"agent> ")
+    # CPython's readline checks for signals only when its select() is interrupted: a
+    # Ctrl-C that lands between printing the prompt and entering select() waits for the
+    # next key. A person cannot type that fast; give the prompt a moment to be waiting.
+    time.sleep(0.5)
     if when == "during a request":
         t.type(b"debug op=stall ms=20000\r")
         t.expect(rb"stall ms=20000\r\n")
