@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tunlab.paths import CACHE
+
 pytest_plugins = ["pytester"]
 pytestmark = [pytest.mark.target("linux"), pytest.mark.vm]
 
@@ -20,6 +22,8 @@ def test_fails_after_traffic(tun):
 
 def test_failure_output_points_to_the_logs(pytester, tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+    # pytester gives the run a HOME of its own: keep the cache (pinned guest packages) ours
+    monkeypatch.setenv("TUNLAB_CACHE", str(CACHE))  # read before pytester moved HOME
     pytester.makepyfile(test_user=FAILING)
     xml = tmp_path / "junit.xml"
     logs = tmp_path / "logs"
