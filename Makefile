@@ -8,6 +8,9 @@
 #   make test     the whole suite: fast checks, then the linux-target suite in QEMU
 #   make check    the fast tier (no VM): driver tests over driver/kpi (ASan/UBSan, lost
 #                 wakeup, fuzz smoke), harness unit tests, agent protocol tests, kpi target
+#   make report   one HTML page (build/report/index.html): the conformance tables with links to
+#                 each test's logs and capture, the bench plot, the run's provenance
+#                 (make test writes it at its end)
 #   make image    build what a target's guests boot (GUEST=linux, the default, or dragonfly)
 #   make console  boot a guest and get its console and an agent prompt (CONSOLE_ARGS="--gdb", ...)
 #   make deps     install every tier: host packages, and the guest's pinned Debian packages
@@ -29,7 +32,7 @@ DRIVER  ?= ours
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: all deps deps-kpi agent image check test test-linux run console clean distclean bench
+.PHONY: all deps deps-kpi agent image check test test-linux run console clean distclean bench report
 
 all: check
 
@@ -63,6 +66,10 @@ test: check deps
 	$(PYTEST) -q --target linux harness/tests/linux harness/tests/selftest $(PYTEST_ARGS)
 	$(PYTEST) -q --target linux --backend libvirt harness/tests/linux harness/tests/selftest harness/tests/libvirt $(PYTEST_ARGS)
 	$(PYTEST) -q --target linux -m vm harness/tests/bench $(PYTEST_ARGS)
+	$(TUNLAB) report
+
+report:
+	@$(TUNLAB) report
 
 run: image
 	@$(TUNLAB) run $(if $(TARGET),--target $(TARGET)) --driver $(DRIVER)
