@@ -511,7 +511,7 @@ def _failure_for(title: str, out: Outcome) -> Failure:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=60.0, help="seconds to fuzz (default 60)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock; printed)")
-    p.add_argument("--out", type=Path, default=None, help="corpus and findings (default build/h15/fuzz/<date-time>)")
+    p.add_argument("--out", type=Path, default=None, help="corpus and findings (default build/fuzz/<date-time>)")
     p.add_argument("--minimize-runs", type=int, default=60, help="replays to minimize each new finding (60)")
     p.add_argument("--programs-per-guest", type=int, default=200,
                    help="programs before the guest is replaced by a fresh one (200)")
@@ -523,7 +523,7 @@ def main(args: argparse.Namespace, cfg: RunConfig) -> int:
     if args.duration <= 0:
         raise UsageError("--duration must be positive")
     seed = args.seed if args.seed is not None else int(time.time()) & 0xFFFFFF
-    out = args.out or BUILD / "h15" / "fuzz" / time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or BUILD / "fuzz" / time.strftime("%Y%m%d-%H%M%S")
     if targets.get(cfg.target).emulated_kernel:
         # UBSan findings abort with a stack (the kpi build already uses -fno-sanitize-recover)
         os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")

@@ -757,7 +757,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: the file's reference:)")
     p.add_argument("--out", type=Path, help="where the minimized file goes (default FILE.min)")
     p.add_argument("--logs", type=Path, help="where the replays' logs go "
-                   "(default build/h15/repro/<date-time>)")
+                   "(default build/repro/<date-time>)")
     p.add_argument("--max-runs", type=int, default=300, help="replays --minimize may use (300)")
     p.add_argument("--max-seconds", type=float, default=900.0,
                    help="time --minimize may use (900)")
@@ -771,7 +771,7 @@ def main(args: argparse.Namespace, base: RunConfig, target_given: bool, driver_g
     cfg = config_for(repro, base, args.driver if driver_given else None)
     ref_name = args.reference if args.reference is not None else repro.reference
     reference = cfg.with_(driver=ref_name) if ref_name and repro.failure.kind == "check" else None
-    logs = args.logs or BUILD / "h15" / "repro" / time.strftime("%Y%m%d-%H%M%S")
+    logs = args.logs or BUILD / "repro" / time.strftime("%Y%m%d-%H%M%S")
     replayer = Replayer(repro, cfg, logs, reference, log=lambda s: print(f"tunlab repro: {s}", flush=True))
     print(f"tunlab repro: {args.file}: {len(repro.steps)} requests, failure: {repro.failure}; "
           f"replaying on {cfg.target} with driver {cfg.driver}"
