@@ -50,7 +50,7 @@ from tunlab import bench_report as report
 from tunlab import targets
 from tunlab.bench_stats import (DEFAULT_THRESHOLD, KINDS, MODES, SIZES, Cell, cell_stats,
                                 compare, matrix, parse_list, ratios)
-from tunlab.errors import AgentError, SetupError, TargetUnavailable, TunlabError, UsageError
+from tunlab.errors import AgentError, TargetUnavailable, TunlabError, UsageError
 from tunlab.paths import BUILD, REPO
 from tunlab.runconfig import RunConfig
 from tunlab.targets.base import driver_choice

@@ -31,16 +31,15 @@ import re
 import shutil
 import signal
 import struct
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tunlab import repro, targets
-from tunlab.errors import AgentTimeout, GuestCrash, GuestDied, ProtocolError, TunlabError, UsageError
-from tunlab.protocol import Frame, encode_value
-from tunlab.repro import Failure, Outcome, Repro, Step
+from tunlab.errors import AgentTimeout, GuestCrash, GuestDied, ProtocolError, UsageError
+from tunlab.protocol import encode_value
+from tunlab.repro import Failure, Outcome, Step
 from tunlab.runconfig import RunConfig
 
 INT_MIN, INT_MAX = -2**31, 2**31 - 1

@@ -59,8 +59,8 @@ from typing import Any, Callable, Iterable
 
 from tunlab import targets
 from tunlab.errors import (AgentError, AgentTimeout, GuestCrash, GuestDied, ProtocolError,
-                           SetupError, TunlabError, UsageError)
-from tunlab.protocol import Frame, decode_frame, decode_text
+                           TunlabError, UsageError)
+from tunlab.protocol import Frame, decode_text
 from tunlab.runconfig import RunConfig
 
 FORMAT = "# tunlab repro 1"
