@@ -78,19 +78,17 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     from tunlab import conformance as conf
     drivers = args.driver or ["ours"]
     cfg = RunConfig.from_args(argparse.Namespace(**{**vars(args), "driver": drivers[0]}))
-    for d in drivers + ([args.baseline] if args.baseline else []):
+    runs = ([args.baseline] if args.baseline else []) + drivers  # the baseline first
+    for d in runs:
         targets.get(cfg.target).check(cfg.with_(driver=d))
         targets.driver_choice(d)  # a bad path is an error before anything runs
     out = args.out or BUILD / "conformance" / time.strftime("%Y%m%d-%H%M%S")
     t0 = time.monotonic()
-    columns, status = {}, 0
-    for d in ([args.baseline] if args.baseline else []) + drivers:
-        rc, rows = conf.run_suite(cfg.target, d, out)
-        columns[f"{cfg.target}/{targets.driver_choice(d).label}"] = rows
+    columns, status = dict(conf.run_suite(cfg.target, d, out) for d in runs), 0
     print(conf.render(columns))
     wall = time.monotonic() - t0
     if args.baseline:
-        base = columns.pop(f"{cfg.target}/{targets.driver_choice(args.baseline).label}")
+        base = columns.pop(next(iter(columns)))
         for name, rows in columns.items():
             diff = conf.compare(base, rows)
             print(f"\n{name} against the baseline {args.baseline}:")

@@ -128,8 +128,8 @@ def run_conformance(cfg: RunConfig, rows: list[Row]) -> None:
     boots in a moment: kpi), as its rows table."""
     from tunlab import conformance
     out = BUILD / "conformance" / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    _, cells = conformance.run_suite(cfg.target, cfg.driver, out, say=lambda line: print(f"  {line}"))
-    column = f"{cfg.target}/{targets.driver_choice(cfg.driver).label}"
+    column, cells = conformance.run_suite(cfg.target, cfg.driver, out,
+                                          say=lambda line: print(f"  {line}"))
     print("\n".join("  " + line for line in conformance.render({column: cells}).splitlines()))
     bad = conformance.unexpected(cells)
     rows.append(Row(f"{cfg.target}: TUN-SPEC conformance", not bad,

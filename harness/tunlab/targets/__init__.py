@@ -13,12 +13,12 @@ Adding a target: docs/architecture.md.
 
 from __future__ import annotations
 
-from tunlab.targets.base import (DEFAULT_TARGET, DriverChoice, Target, TargetPlan, driver_choice,
+from tunlab.targets.base import (DriverChoice, Target, TargetPlan, driver_choice,
                                  get, names, plan, register, unavailable_reason)
 # Register the three targets, in the order --help lists them.
 from tunlab.targets import linux  # noqa: F401,E402,I001
 from tunlab.targets import kpi  # noqa: F401,E402
 from tunlab.targets import dragonfly  # noqa: F401,E402
 
-__all__ = ["DEFAULT_TARGET", "DriverChoice", "Target", "TargetPlan", "driver_choice", "get", "names",
+__all__ = ["DriverChoice", "Target", "TargetPlan", "driver_choice", "get", "names",
            "plan", "register", "unavailable_reason"]

@@ -16,9 +16,6 @@ from tunlab.machine import GuestSpec
 from tunlab.runconfig import RunConfig
 from tunlab.spec_rows import STOCK_VERSIONS
 
-DEFAULT_TARGET = "linux"
-
-
 class Target(ABC):
     """One place the suites can run. Subclasses set the class attributes and implement
     guest_spec; the rest has defaults."""
