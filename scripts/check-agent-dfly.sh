@@ -122,7 +122,7 @@ compile_all() {
 	done
 }
 
-# The guest's own build command (tunlab-session.sh, phase 3: `make BACKEND=bsd BUILD=...`)
+# The guest's own build command (tunlab-session.sh, phase 3: `make BACKEND=bsd CFLAGS=-pipe BUILD=...`)
 # under DragonFly's make: bmake with SRC's share/mk (whose sys.mk predefines CFLAGS), the
 # compiler standing in with -fsyntax-only (linking needs DragonFly's libc).
 make_agent() {
@@ -146,7 +146,7 @@ WRAP
 	log=$work/agent-make.log
 	(cd "$work/agent-src" && env -i PATH="/usr/bin:/bin" HOME="$work" \
 	    MAKESYSPATH="$src/share/mk" bmake MACHINE=x86_64 MACHINE_ARCH=x86_64 \
-	    MACHINE_PLATFORM=pc64 HOST_BINUTILSVER=host CC="$wrap" BACKEND=bsd \
+	    MACHINE_PLATFORM=pc64 HOST_BINUTILSVER=host CC="$wrap" BACKEND=bsd CFLAGS=-pipe \
 	    BUILD="$work/agent-out") >"$log" 2>&1
 	rc=$?
 	if [ "$rc" -eq 0 ] && ! grep -q 'warning:\|error:' "$log"; then

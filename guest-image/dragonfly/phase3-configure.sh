@@ -26,7 +26,7 @@ rm -rf /usr/local/src/tunlab-agent
 cp -R "$here/agent" /usr/local/src/tunlab-agent
 mk="make"
 command -v gmake >/dev/null 2>&1 && mk=gmake
-step agent-build $mk -C /usr/local/src/tunlab-agent BACKEND=bsd BUILD=/usr/local/src/tunlab-agent/out
+step agent-build $mk -C /usr/local/src/tunlab-agent BACKEND=bsd CFLAGS=-pipe BUILD=/usr/local/src/tunlab-agent/out
 step agent-install install -m 555 /usr/local/src/tunlab-agent/out/tunlab-agent /usr/local/sbin/tunlab-agent
 
 step session-script install -m 555 "$here/tunlab-session.sh" /usr/local/libexec/tunlab-session.sh

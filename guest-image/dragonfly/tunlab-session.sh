@@ -86,7 +86,8 @@ build_sources() {
 	# The agent's Makefile may need GNU make; DragonFly's own make is bmake.
 	mk="make"
 	command -v gmake >/dev/null 2>&1 && mk=gmake
-	run agent-build $mk -C "$work/agent" BACKEND=bsd BUILD="$work/agent-out"
+	# CFLAGS on the command line: sys.mk's own "-O -pipe" would come after the agent's -O2
+	run agent-build $mk -C "$work/agent" BACKEND=bsd CFLAGS=-pipe BUILD="$work/agent-out"
 	[ -x "$work/agent-out/tunlab-agent" ] || {
 		echo "no $work/agent-out/tunlab-agent after the build" >"$TUNLAB_STATE/agent-build.log"
 		failed agent-build 1 "$TUNLAB_STATE/agent-build.log"

@@ -45,6 +45,7 @@
 #include <sys/event.h>
 #include <sys/ioctl.h>
 #include <sys/linker.h>
+#include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/sockio.h>
 #include <sys/stat.h>

@@ -13,6 +13,7 @@ import pytest
 from session_standin import run_phase_steps, run_session_script, write_stubs
 from tunlab.dragonfly_console import explain_session_failure
 from tunlab.image_dragonfly import RECIPE
+from tunlab.paths import AGENT_DIR
 
 SCRIPTS = sorted([*RECIPE.glob("*.sh"), RECIPE / "tunlab.rc"])
 
@@ -221,3 +222,29 @@ def test_no_bash_only_constructs():
         for bashism in ("[[", "function ", "$'\\", "<<<", "pipefail", "local ", "${!"):
             assert bashism not in text, f"{p.name}: {bashism}"
     assert os.access(RECIPE / "phase1-install.sh", os.X_OK)
+
+
+def test_session_agent_build_keeps_the_agents_optimisation_under_dragonflys_sys_mk(tmp_path):
+    """DragonFly's sys.mk predefines CFLAGS (-O -pipe) and the agent's Makefile puts CFLAGS
+    last, so the make line the session really runs must set CFLAGS itself, or -O beats -O2."""
+    if not shutil.which("bmake"):
+        pytest.fail("bmake is not installed: `make deps-kpi` installs it")
+    res, log = _session(tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    line = next(ln for ln in log.splitlines() if ln.startswith("make -C") and "BACKEND=bsd" in ln)
+    assigns = [w for w in line.split()[3:] if "=" in w and not w.startswith(("BUILD=", "CC="))]
+    sysmk = tmp_path / "mk"
+    sysmk.mkdir()
+    (sysmk / "sys.mk").write_text("CFLAGS ?= -O -pipe\n")  # what DragonFly's share/mk/sys.mk has
+    cc = tmp_path / "cc"
+    cc.write_text('#!/bin/sh\necho "$@" >>"${0%/*}/cc.log"\nwhile [ $# -gt 1 ]; do\n'
+                  '  [ "$1" = -o ] && : >"$2"\n  shift\ndone\n')
+    cc.chmod(0o755)
+    agent = tmp_path / "agent"
+    shutil.copytree(AGENT_DIR, agent)
+    run = subprocess.run(["bmake", "-C", str(agent), f"CC={cc}", f"BUILD={tmp_path / 'out'}", *assigns],
+                         env={"PATH": "/usr/bin:/bin", "MAKESYSPATH": str(sysmk)},
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    compiles = (tmp_path / "cc.log").read_text().splitlines()
+    assert compiles and all([w for w in c.split() if w.startswith("-O")][-1] == "-O2" for c in compiles)
