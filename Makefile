@@ -5,7 +5,8 @@
 #   make run      the main job on the driver under test (DRIVER=ours, a path, stock-<year>=PATH):
 #                 on every target that can run here (TARGET=... for one) boot its guest, run a
 #                 short session, and on kpi the whole conformance suite; one report, one verdict
-#   make test     the whole suite: fast checks, then the linux-target suite in QEMU
+#   make test     the whole suite: fast checks, the slow kpi tests (mutant agents, minimizing,
+#                 a second conformance run for its captures), then the linux-target suite in QEMU
 #   make check    the fast tier (no VM): driver tests over driver/kpi (ASan/UBSan, lost
 #                 wakeup, fuzz smoke), harness unit tests, agent protocol tests, kpi target
 #   make report   one HTML page (build/report/index.html): the conformance tables with links to
@@ -56,9 +57,10 @@ check: deps-kpi agent
 	sh scripts/check-kmod-dfly.sh
 	sh scripts/bench-gate.sh
 	$(PYTEST) -q -m "not vm" harness/tests/bench $(PYTEST_ARGS)
-	$(PYTEST) -q --target kpi harness/tests/kpi harness/tests/conformance $(PYTEST_ARGS)
+	$(PYTEST) -q --target kpi -m "not slow" harness/tests/kpi harness/tests/conformance $(PYTEST_ARGS)
 
 test: check deps
+	$(PYTEST) -q --target kpi -m slow harness/tests/kpi $(PYTEST_ARGS)
 	$(PYTEST) -q --target dragonfly harness/tests/conformance $(PYTEST_ARGS)
 	$(PYTEST) -q --target dragonfly --driver stock harness/tests/conformance $(PYTEST_ARGS)
 	$(TUNLAB) conformance-summary build/conformance/kpi-ours.json build/conformance/dragonfly-ours.json \
