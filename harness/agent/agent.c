@@ -58,6 +58,7 @@ static const struct verb {
 	{ "writes", verb_writes, "h,data,count" },
 	{ "roundtrip", verb_roundtrip, "h,count,local,peer,lost_ms,stall_ms,preempt_us" },
 	{ "race", verb_race, "kind,ms,base" },
+	{ "cov", verb_cov, "op" },
 };
 #define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
 

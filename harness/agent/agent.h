@@ -63,5 +63,6 @@ verb_fn verb_bench;							/* bench.c */
 verb_fn verb_kq, verb_bpf, verb_proc, verb_send, verb_module, verb_sysctl,
     verb_stat, verb_kstat, verb_writes;					/* verb_kernel.c */
 verb_fn verb_roundtrip, verb_race;					/* verb_roundtrip.c */
+verb_fn verb_cov;							/* verb_cov.c */
 
 #endif /* TUNLAB_AGENT_H */
