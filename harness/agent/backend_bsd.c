@@ -1125,7 +1125,9 @@ be_ioctl(const struct be_ioctl_desc *d, int fd, const char *ifname,
 		if (d->aux == AUX_MTU) {
 			a->value = ifr.ifr_mtu;
 		} else if (d->aux == AUX_FLAGS) {
-			flags = (ifr.ifr_flags & 0xffff) | ((ifr.ifr_flagshigh & 0xffff) << 16);
+			/* unsigned: a set top bit of flagshigh must not overflow int */
+			flags = (int)((ifr.ifr_flags & 0xffffu) |
+			    ((ifr.ifr_flagshigh & 0xffffu) << 16));
 			a->value = flags;
 		}
 		break;
