@@ -19,12 +19,24 @@ title is saved under OUT/findings/<title>/ with its repro file (the program; wit
 programs before it in the same guest when it does not reproduce alone) and a minimized one
 (repro.minimize), and the console log. The guest is replaced after a finding.
 
-Coverage: not guided (blind generation); see README "Reproducing a bug".
+A finding is kept only when it reproduces in a fresh guest: alone, or after the programs
+that ran before it in the same guest (state carried across programs). One that does neither
+is "flaky": counted and saved under OUT/flaky/, not reported as a finding. A leak is only
+taken once the counters stay up for repro.LEAK_SETTLE_S (packets in the emulated netisr
+thread are still in flight right after a program).
+
+Coverage: on kpi the -san agent's driver counts its edges (the agent's `cov` verb,
+harness/agent/verb_cov.c). The fuzzer resets the counters before each program and reads them
+after its clean-up; a program that hits an edge no earlier one hit joins the corpus
+(OUT/corpus/, one JSON file each, loaded again when OUT is reused), and most later programs
+are mutations of corpus programs (insert, delete, re-draw an argument, duplicate, splice).
+On targets whose agent answers `cov` with ENOTSUP (VM targets) it generates blind.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -242,8 +254,8 @@ class Generator:
                                           ("count", rng.choice((1, 2, 10, 100)))])]
         if what == "read":
             args = [("h", h), ("max", rng.choice((0, 1, 3, 4, 20, 65539, 65539, 1500)))]
-            if rng.random() < 0.5:
-                args.append(("wait_ms", rng.choice((0, 1, 20))))
+            # always bounded: without wait_ms the agent waits up to 5 s on a blocking device
+            args.append(("wait_ms", rng.choice((0, 0, 1, 20))))
             return [self._step("read", args)]
         if what == "poll":
             return [self._step("poll", [("h", h), ("wait_ms", rng.choice((0, 10)))])]
@@ -310,6 +322,136 @@ class Generator:
         return Step(verb, wire, reply)
 
 
+# -- mutation --------------------------------------------------------------------------------
+MAX_STEPS = 48  # a mutated program's length bound
+INT_KEYS = ("value", "mtu", "type", "baudrate", "max", "count", "size", "wait_ms", "req")
+
+
+def _placeholders(steps: list[Step]) -> dict[str, list[int]]:
+    """The handle placeholders (h=1001 ...) the generated `steps` produce, by key."""
+    out: dict[str, list[int]] = {k: [] for k in repro.HANDLE_KEYS}
+    for s in steps:
+        for k, v in repro.reply_fields(s.reply).items():
+            if k in out and v.lstrip("-").isdigit():
+                out[k].append(int(v))
+    return out
+
+
+def _renumber(steps: list[Step], offset: int) -> list[Step]:
+    """`steps` with every placeholder they produce (and the arguments naming it) moved up by
+    `offset`, so that two programs can be spliced without their handles meeting."""
+    made = {k: {str(v) for v in vs} for k, vs in _placeholders(steps).items()}
+
+    def shift(k: str, v: str) -> str:
+        return str(int(v) + offset) if v in made.get(k, ()) else v
+
+    out = []
+    for s in steps:
+        reply = " ".join(f"{k}={shift(k, v)}" if sep else k
+                         for k, sep, v in (t.partition("=") for t in s.reply.split(" "))) if s.reply else ""
+        out.append(Step(s.verb, tuple((k, shift(k, v)) for k, v in s.args), reply))
+    return out
+
+
+class Mutator:
+    """Changes a corpus program a little, keeping its handles meaningful: new calls draw on
+    the handles the steps before them produce."""
+
+    def __init__(self, gen: Generator) -> None:
+        self.gen = gen
+        self.rng = gen.rng
+
+    def _state_at(self, steps: list[Step], pos: int) -> State:
+        st = State()
+        made = _placeholders(steps[:pos])
+        st.handles, st.kqs, st.bpfs = list(made["h"]), list(made["kq"]), list(made["b"])
+        everything = [v for vs in _placeholders(steps).values() for v in vs]
+        st.next_h = max(everything + [st.next_h])
+        return st
+
+    def mutate(self, steps: list[Step], other: list[Step] | None = None) -> list[Step]:
+        rng = self.rng
+        steps = list(steps)
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            op = rng.choice(("insert", "insert", "arg", "arg", "delete", "dup", "splice"))
+            if op == "splice" and other:
+                offset = max([v for vs in _placeholders(steps).values() for v in vs] + [1000]) - 999
+                tail = _renumber(other, offset)
+                steps = steps[:rng.randint(0, len(steps))] + tail[rng.randint(0, len(tail)):]
+            elif op == "insert" or not steps:
+                pos = rng.randint(0, len(steps))
+                steps[pos:pos] = self.gen.call(self._state_at(steps, pos))
+            elif op == "delete" and len(steps) > 1:
+                del steps[rng.randrange(len(steps))]
+            elif op == "dup":
+                i = rng.randrange(len(steps))
+                if not repro.reply_fields(steps[i].reply):  # not one that produces a handle
+                    steps.insert(i, steps[i])
+            else:
+                steps = self._new_arg(steps)
+        return steps[:MAX_STEPS]
+
+    def _new_arg(self, steps: list[Step]) -> list[Step]:
+        rng = self.rng
+        i = rng.randrange(len(steps))
+        s = steps[i]
+        keys = [j for j, (k, _) in enumerate(s.args) if k in INT_KEYS or k == "data"]
+        if not keys:
+            return steps
+        j = rng.choice(keys)
+        k, v = s.args[j]
+        if k == "data":
+            raw = bytes.fromhex(v) if len(v) % 2 == 0 else b""
+            nv = self._mutate_bytes(raw).hex()
+        elif k == "req" and not v.lstrip("-").isdigit():
+            return steps  # a named request stays named: its arguments are typed for it
+        else:
+            nv = str(self.gen.int_())
+        steps[i] = Step(s.verb, s.args[:j] + ((k, nv),) + s.args[j + 1:], s.reply)
+        return steps
+
+    def _mutate_bytes(self, raw: bytes) -> bytes:
+        rng = self.rng
+        b = bytearray(raw)
+        what = rng.choice(("flip", "flip", "cut", "grow", "fresh"))
+        if what == "flip" and b:
+            for _ in range(rng.randint(1, 4)):
+                b[rng.randrange(len(b))] = rng.choice((0, 0xFF, 0x45, 0x60, rng.randrange(256)))
+        elif what == "cut" and b:
+            del b[rng.randrange(len(b)):]
+        elif what == "grow":
+            b += bytes(rng.choice((1, 3, 4, 64, 1500)))
+        else:
+            b = bytearray(self.gen.packet(rng.choice(("plain", "header", "link"))))
+        return bytes(b[:81888])
+
+
+# -- coverage --------------------------------------------------------------------------------
+def parse_cov(fields: dict[str, str]) -> tuple[int, int]:
+    """(total edges, bitmap of the edges hit as an int: bit i = edge i) from a `cov` reply."""
+    total = int(fields.get("total", "0"))
+    data = bytes.fromhex(fields.get("map", ""))
+    return total, int.from_bytes(data, "little")
+
+
+def save_program(corpus: Path, steps: list[Step]) -> Path:
+    """One corpus file: the generated program (placeholders and all), JSON."""
+    doc = [[s.verb, [list(a) for a in s.args], s.reply] for s in steps]
+    text = json.dumps(doc, separators=(",", ":")) + "\n"
+    path = corpus / f"{hashlib.sha1(text.encode()).hexdigest()[:16]}.json"
+    path.write_text(text)
+    return path
+
+
+def load_program(path: Path) -> list[Step]:
+    """A corpus file back as steps (UsageError naming the file when it is not one)."""
+    try:
+        doc = json.loads(path.read_text())
+        return [Step(str(v), tuple((str(k), str(x)) for k, x in a), str(r)) for v, a, r in doc]
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"{path}: not a tunlab fuzz corpus file ({e})") from None
+
+
 # -- running ---------------------------------------------------------------------------------
 def _slug(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", title)[:80].strip("_") or "finding"
@@ -324,6 +466,8 @@ class Finding:
     minimized: int = 0
     original: int = 0
     reproduced: bool = False
+    alone: bool = False  # reproduces without the programs before it
+    tries: int = 0       # reproduction attempts (a flaky title is tried again, up to 3)
 
 
 class Fuzzer:
@@ -341,6 +485,13 @@ class Fuzzer:
         self.programs_per_guest = programs_per_guest
         self.request_timeout = request_timeout
         self.findings: dict[str, Finding] = {}
+        self.flaky: dict[str, Finding] = {}
+        self.corpus: list[list[Step]] = []
+        self.pending: list[list[Step]] = []  # corpus files of an earlier run: run first
+        self.cov_total = 0
+        self.cov_seen = 0                    # bitmap of every edge any program hit
+        self.guided = False
+        self.cov_log: list[tuple[float, int]] = []  # (s, edges) each time coverage grew
         self.execs = 0
         self.programs = 0
         self.t0 = 0.0
@@ -354,6 +505,10 @@ class Fuzzer:
         plan = repro.plan_for(self.cfg)
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "corpus").mkdir(exist_ok=True)
+        self.pending = [load_program(f) for f in sorted((self.out / "corpus").glob("*.json"))]
+        if self.pending:
+            print(f"tunlab fuzz: {len(self.pending)} corpus programs from {self.out / 'corpus'} run first",
+                  flush=True)
         self.t0 = time.monotonic()
         guest = None
         last_progress = 0.0
@@ -368,15 +523,19 @@ class Fuzzer:
                     self.driver_id = guest.hello.get("driver", "")
                     features = set(guest.hello.get("features", "").split(","))
                     gen = Generator(self.rng, self.target.tun_api, features)
+                    mut = Mutator(gen)
+                    self._probe_cov(guest)
                     base = guest.agent.request("kstat").fields if self.target.emulated_kernel else {}
                     history = []
                     in_guest = 0
-                program = gen.program()
-                out, sent = self._execute(guest, program, base)
+                program = self._next_program(gen, mut)
+                out, sent, cov = self._execute(guest, program, base)
                 history.append(sent)
                 in_guest += 1
                 self.programs += 1
                 title = out.title(sent[-1].verb if sent else "")
+                if not title and cov is not None:
+                    self._learn(program, cov)
                 if title:
                     keep = guest
                     guest = None
@@ -398,7 +557,11 @@ class Fuzzer:
         summary = {"target": self.cfg.target, "driver": self.cfg.driver, "driver_id": self.driver_id,
                    "seed": self.seed, "duration_s": round(self._elapsed(), 1), "programs": self.programs,
                    "execs": self.execs, "execs_per_s": round(self.execs / max(self._elapsed(), 1e-9), 1),
-                   "findings": [f.__dict__ for f in self.findings.values()]}
+                   "guided": self.guided, "edges": bin(self.cov_seen).count("1"),
+                   "edges_total": self.cov_total, "corpus": len(self.corpus),
+                   "coverage_growth": self.cov_log,
+                   "findings": [f.__dict__ for f in self.findings.values()],
+                   "flaky": [f.__dict__ for f in self.flaky.values()]}
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 
@@ -409,29 +572,63 @@ class Fuzzer:
         except Exception:  # noqa: BLE001 - the machine is killed either way
             pass
 
-    def _execute(self, guest: Any, program: list[Step], base: dict[str, str]) -> tuple[Outcome, list[Step]]:
+    def _probe_cov(self, guest: Any) -> None:
+        """Whether this guest's agent counts the driver's edges (cov verb): guided or blind."""
+        reply = guest.agent.request("cov", check=False, op="reset")
+        self.guided = reply.ok and int(reply.fields.get("total", "0")) > 0
+        if self.guided:
+            self.cov_total = int(reply.fields["total"])
+
+    def _next_program(self, gen: Generator, mut: Mutator) -> list[Step]:
+        if self.pending:
+            return self.pending.pop(0)
+        if self.corpus and self.rng.random() < 0.8:
+            other = self.rng.choice(self.corpus) if self.rng.random() < 0.2 else None
+            return mut.mutate(self.rng.choice(self.corpus), other)
+        return gen.program()
+
+    def _learn(self, program: list[Step], cov: int) -> None:
+        """Keep `program` in the corpus when it hit an edge no program before it hit."""
+        new = cov & ~self.cov_seen
+        if not new:
+            return
+        self.cov_seen |= cov
+        self.corpus.append(program)
+        save_program(self.out / "corpus", program)
+        self.cov_log.append((round(self._elapsed(), 1), bin(self.cov_seen).count("1")))
+
+    def _execute(self, guest: Any, program: list[Step],
+                 base: dict[str, str]) -> tuple[Outcome, list[Step], int | None]:
         """Run one program in `guest` (remapping its placeholder handles), clean up after it
-        and look for a leak. Returns what happened and the requests as they were sent, with
-        their replies (the client's exchanges: the clean-up's requests included)."""
+        and look for a leak. Returns what happened, the requests as they were sent with their
+        replies (the client's exchanges: the clean-up's requests included), and the edges the
+        program hit (None when blind or when it failed)."""
         out = Outcome(run_dir=guest.run_dir)
         remap = repro.Remap(program)
         out.remap = remap
         agent = guest.agent
+        uses_vm = self.target.uses_vm
+        if self.guided:
+            agent.request("cov", op="reset")
         agent.clear_exchanges()
+        sent: list[Step] | None = None
+        cov = None
         try:
             for step in program:
                 wire = remap.args(step)
                 args = {k: repro.decode_text(v) for k, v in wire}
                 self.execs += 1
-                reply = agent.request(step.verb, check=False, timeout=self.request_timeout, **args)
+                bound = repro.step_timeout(step.verb, wire, self.request_timeout, uses_vm)
+                reply = agent.request(step.verb, check=False, timeout=bound, **args)
                 out.replies.append(reply)
                 remap.learn(step, reply, wire)
             repro.cleanup_requests(guest, remap, program)
             guest.check_alive()
+            sent = repro.steps_from_exchanges(agent.exchanges)  # without the leak check's kstats
             if base:
-                after = agent.request("kstat").fields
-                out.leaked = {k: int(after[k]) - int(base[k]) for k in repro.LIVE_COUNTERS
-                              if k in after and k in base and int(after[k]) > int(base[k])}
+                out.leaked = repro.leaked_since(agent, base)
+            if self.guided and not out.leaked:
+                cov = parse_cov(agent.request("cov").fields)[1]
         except GuestCrash as e:
             out.crash = (e.kind, e.title)
         except GuestDied:
@@ -440,36 +637,43 @@ class Fuzzer:
             out.hang = True
         except ProtocolError as e:
             out.protocol = str(e).splitlines()[0][:200]
-        sent = repro.steps_from_exchanges(agent.exchanges)
-        if out.leaked and sent and sent[-1].verb == "kstat":
-            sent = sent[:-1]  # the replay of a leak takes its own kstats
-        return out, sent
+        if sent is None:
+            sent = repro.steps_from_exchanges(agent.exchanges)
+        return out, sent, cov
 
     def _finding(self, title: str, out: Outcome, history: list[list[Step]], guest_dir: Path) -> None:
+        """Save a new title's repro once it reproduces in a fresh guest (alone, else after the
+        programs before it); one that does neither is flaky (tried again, up to 3 times)."""
         t = self._elapsed()
-        if title in self.findings:
-            self.findings[title].count += 1
-            print(f"tunlab fuzz: again: {title} ({self.findings[title].count} times)", flush=True)
+        known = self.findings.get(title)
+        flaky = self.flaky.get(title)
+        if known or (flaky and flaky.tries >= 3):
+            f = known or flaky
+            assert f is not None
+            f.count += 1
+            print(f"tunlab fuzz: again: {title} ({f.count} times{'' if known else ', flaky'})", flush=True)
             return
+        f = flaky or Finding(title, round(t, 1))
+        if flaky:
+            f.count += 1
+        f.tries += 1
         d = self.out / "findings" / _slug(title)
         d.mkdir(parents=True, exist_ok=True)
-        f = Finding(title, round(t, 1), directory=str(d))
-        self.findings[title] = f
-        print(f"tunlab fuzz: NEW finding after {t:.0f} s: {title}", flush=True)
+        print(f"tunlab fuzz: {'again' if flaky else 'NEW'}: {title} after {t:.0f} s; "
+              f"reproducing in a fresh guest", flush=True)
         for name in ("console.log", "agent.log"):
             if (guest_dir / name).exists():
                 shutil.copy2(guest_dir / name, d / name)
         failure = _failure_for(title, out)
-        program = history[-1]
         plan = repro.plan_for(self.cfg)
-        r = repro.from_run(program, failure, self.cfg, plan, self.driver_id, test=f"tunlab fuzz seed {self.seed}",
-                           message=title)
+        r = repro.from_run(history[-1], failure, self.cfg, plan, self.driver_id,
+                           test=f"tunlab fuzz seed {self.seed}", message=title)
         r.reference = ""
         r.write(d / "repro.txt")
         f.original = len(r.steps)
         # Does it reproduce alone, in a fresh guest? Else with the programs before it.
         rp = repro.Replayer(r, self.cfg, d / "replays", None)
-        ok = rp.reproduces(r.steps)
+        ok = f.alone = rp.reproduces(r.steps)
         if not ok and len(history) > 1:
             steps = [s for p in history[-20:-1] for s in p] + r.steps
             r = r.with_steps(steps)
@@ -479,18 +683,34 @@ class Fuzzer:
             ok = rp.reproduces(r.steps)
         f.reproduced = ok
         if ok:
+            self.flaky.pop(title, None)
+            self.findings[title] = f
             small = repro.minimize(rp, self.minimize_runs, self.minimize_seconds)
             r.with_steps(small).write(d / "repro.min.txt")
             f.minimized = len(small)
+        else:
+            self.flaky[title] = f
+            dest = self.out / "flaky" / _slug(title)
+            if dest.exists():
+                shutil.rmtree(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(d), dest)
+            d = dest
+        f.directory = str(d)
         (d / "finding.json").write_text(json.dumps(f.__dict__, indent=2) + "\n")
-        print(f"tunlab fuzz:   saved {d}: {'reproduces' if ok else 'does not reproduce'} in a fresh "
-              f"guest; repro {f.original} requests" + (f", minimized {f.minimized}" if ok else ""), flush=True)
+        how = ("reproduces alone" if f.alone else f"reproduces after the {f.original - len(history[-1])} "
+               "requests before it") if ok else "flaky: does not reproduce in a fresh guest"
+        print(f"tunlab fuzz:   {how}; saved {d}: repro {f.original} requests"
+              + (f", minimized {f.minimized}" if ok else ""), flush=True)
 
     def _progress(self, final: bool = False) -> None:
         t = max(self._elapsed(), 1e-9)
+        cov = (f"cov {bin(self.cov_seen).count('1')}/{self.cov_total} edges  corpus {len(self.corpus)}"
+               if self.guided else "cov blind")
         print(f"tunlab fuzz: {t:5.0f} s  {self.programs} programs  {self.execs} execs  "
-              f"{self.execs / t:.1f} execs/s  {len(self.findings)} findings"
-              + (" (done)" if final else ""), flush=True)
+              f"{self.execs / t:.1f} execs/s  {cov}  {len(self.findings)} findings"
+              + (f" ({len(self.flaky)} flaky)" if self.flaky else "")
+              + ("  (done)" if final else ""), flush=True)
 
 
 
@@ -537,7 +757,12 @@ def main(args: argparse.Namespace, cfg: RunConfig) -> int:
     finally:
         signal.signal(signal.SIGTERM, old)
     for f in summary["findings"]:
-        print(f"  {f['first_s']:7.1f} s  x{f['count']:<3}  {f['title']}  "
-              f"({'minimized ' + str(f['original']) + ' -> ' + str(f['minimized']) if f['reproduced'] else 'not reproduced alone'})")
-    print(f"tunlab fuzz: {summary['execs_per_s']} execs/s, {len(summary['findings'])} findings; {out}/summary.json")
+        print(f"  {f['first_s']:7.1f} s  x{f['count']:<3}  {f['title']}  (minimized {f['original']} -> "
+              f"{f['minimized']} requests{'' if f['alone'] else ', needs the programs before it'})")
+    for f in summary["flaky"]:
+        print(f"  {f['first_s']:7.1f} s  x{f['count']:<3}  flaky: {f['title']}  (did not reproduce in a fresh guest)")
+    cov = (f"{summary['edges']}/{summary['edges_total']} driver edges, corpus {summary['corpus']}"
+           if summary["guided"] else "blind (no coverage from this target)")
+    print(f"tunlab fuzz: {summary['execs_per_s']} execs/s, {cov}, {len(summary['findings'])} findings, "
+          f"{len(summary['flaky'])} flaky; {out}/summary.json")
     return 0

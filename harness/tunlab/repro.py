@@ -453,6 +453,45 @@ def cleanup_requests(guest: Any, remap: Remap, steps: list[Step]) -> None:
         agent.request("ioctl", check=False, ifname=name, req="SIOCIFDESTROY")
 
 
+# A serial line under TCG moves 0.1-0.2 MB/s (DESIGN.md, Channels); a request's bound grows
+# by its bytes each way at a quarter of that, so a 160 KB write is not taken for a hang.
+SERIAL_BYTES_PER_S = 25_000.0
+# reply bytes a request may bring back: a read's hex data
+_REPLY_MAX = {"read": ("max", 65539), "bpf": ("max", 65539)}
+
+
+def step_timeout(verb: str, wire: list[tuple[str, str]], base: float, uses_vm: bool) -> float:
+    """The reply bound for one request: `base`, plus on a VM target the time its bytes
+    (sent, and the largest reply it can bring back) take over the serial line."""
+    if not uses_vm:
+        return base
+    sent = len(verb) + sum(len(k) + len(v) + 2 for k, v in wire)
+    back = 0
+    if verb in _REPLY_MAX:
+        key, default = _REPLY_MAX[verb]
+        value = dict(wire).get(key, "")
+        back = 2 * (int(value) if value.isdigit() else default)
+    return base + (sent + back) / SERIAL_BYTES_PER_S
+
+
+# How long a leak may take to go away: packets the driver handed to the emulated netisr
+# thread are still in flight right after the last request (kpi: real threads).
+LEAK_SETTLE_S = 1.0
+
+
+def leaked_since(agent: Any, base: dict[str, str], settle_s: float = LEAK_SETTLE_S) -> dict[str, int]:
+    """Live kstat counters above `base`, re-read for up to `settle_s` until none is: what is
+    left is a leak, not work still in flight."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        after = agent.request("kstat").fields
+        leaked = {k: int(after[k]) - int(base[k]) for k in LIVE_COUNTERS
+                  if k in after and k in base and int(after[k]) > int(base[k])}
+        if not leaked or time.monotonic() >= deadline:
+            return leaked
+        time.sleep(0.05)
+
+
 def run_steps(cfg: RunConfig, steps: list[Step], run_dir: Path, *, leak_check: bool = False,
               timeout: float | None = None, record: Any = None) -> Outcome:
     """Boot a fresh guest for `cfg`, send `steps` (remapped), and say what happened.
@@ -467,14 +506,16 @@ def run_steps(cfg: RunConfig, steps: list[Step], run_dir: Path, *, leak_check: b
     remap = Remap(steps)
     out.remap = remap
     out.driver_id = guest.hello.get("driver", "")
-    emulated = targets.get(cfg.target).emulated_kernel
+    target = targets.get(cfg.target)
+    emulated = target.emulated_kernel
     try:
         base = guest.agent.request("kstat").fields if leak_check and emulated else {}
         for step in steps:
             wire = remap.args(step)
             args = {k: decode_text(v) for k, v in wire}
+            bound = step_timeout(step.verb, wire, timeout or guest.agent.default_timeout, target.uses_vm)
             try:
-                reply = guest.agent.request(step.verb, check=False, timeout=timeout, **args)
+                reply = guest.agent.request(step.verb, check=False, timeout=bound, **args)
             except ValueError as e:  # a key or verb the protocol cannot carry
                 raise UsageError(f"request {step.line()[:80]!r}: {e}") from None
             out.replies.append(reply)
@@ -482,9 +523,7 @@ def run_steps(cfg: RunConfig, steps: list[Step], run_dir: Path, *, leak_check: b
         guest.check_alive()
         if base:
             cleanup_requests(guest, remap, steps)
-            after = guest.agent.request("kstat").fields
-            out.leaked = {k: int(after[k]) - int(base[k]) for k in LIVE_COUNTERS
-                          if k in after and k in base and int(after[k]) > int(base[k])}
+            out.leaked = leaked_since(guest.agent, base)
     except GuestCrash as e:
         out.crash = (e.kind, e.title)
     except GuestDied as e:
