@@ -38,7 +38,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from tunlab import qemu  # noqa: F401  (registers the "qemu" backend)
 from tunlab.console import ConsoleWatcher
@@ -219,9 +219,16 @@ def build_phase_iso(phase: Phase, out_dir: Path, hw: Hardware = HW) -> Path:
     return iso
 
 
-def cpu_args(accel: str, hw: Hardware = HW) -> tuple[str, ...]:
-    # QEMU keeps the last -cpu: this overrides qemu_command's `host` under KVM.
-    return ("-cpu", hw.kvm_cpu) if accel == "kvm" else ()
+def vm_shape(accel: str, memory_mb: int, hw: Hardware = HW) -> dict[str, Any]:
+    """The GuestSpec fields of a DragonFly guest on `hw` under `accel`: its machine, vCPUs,
+    memory, and under KVM the named CPU model kvm_cpu (a QEMU -cpu value: model and
+    properties); under TCG the accelerator's default CPU (machine.resolve)."""
+    shape: dict[str, Any] = {"machine": hw.machine, "cpus": hw.cpus, "memory_mb": memory_mb,
+                             "boot_timeout": SESSION_BOOT_TIMEOUT}
+    if accel == "kvm":
+        model, *features = hw.kvm_cpu.split(",")
+        shape.update(cpu_model=model, cpu_features=tuple(features))
+    return shape
 
 
 def phase_spec(phase: Phase, disk: Path, phase_iso: Path, dfly_iso: Path, accel: str,
@@ -236,8 +243,7 @@ def phase_spec(phase: Phase, disk: Path, phase_iso: Path, dfly_iso: Path, accel:
     else:
         drives += [Drive(phase_iso, **cd)]
     return GuestSpec(target="dragonfly", name=f"tunlab-dfly-{phase.name}", drives=tuple(drives),
-                     memory_mb=hw.memory_mb, cpus=hw.cpus, machine=hw.machine,
-                     extra_args=cpu_args(accel, hw), boot_timeout=SESSION_BOOT_TIMEOUT)
+                     **vm_shape(accel, hw.memory_mb, hw))
 
 
 # -- running a phase ---------------------------------------------------------------------------
@@ -445,7 +451,7 @@ def session_spec(image_dir: Path, run_root: Path, accel: str, driver_src: Path |
                  driver_id: str, features: frozenset[str] | None = None) -> GuestSpec:
     """A guest for one test session: a fresh qcow2 overlay of the image (the image itself is
     never written) and the session CD with the driver under test (build_session_iso); the
-    CPU arguments follow `accel`."""
+    CPU follows `accel` (vm_shape)."""
     meta = load_manifest(image_dir)
     hw = Hardware(**meta["hardware"])
     run_root.mkdir(parents=True, exist_ok=True)
@@ -456,8 +462,7 @@ def session_spec(image_dir: Path, run_root: Path, accel: str, driver_src: Path |
     drives = (Drive(overlay, fmt="qcow2", interface=hw.interface),
               Drive(iso, media="cdrom", readonly=True, interface=hw.interface))
     return GuestSpec(target="dragonfly", name=f"tunlab-dfly-{meta['release']}", drives=drives,
-                     memory_mb=hw.session_memory_mb, cpus=hw.cpus, machine=hw.machine,
-                     extra_args=cpu_args(accel, hw), boot_timeout=SESSION_BOOT_TIMEOUT)
+                     **vm_shape(accel, hw.session_memory_mb, hw))
 
 
 # -- command line ------------------------------------------------------------------------------

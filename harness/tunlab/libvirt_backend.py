@@ -32,7 +32,7 @@ from tunlab import libvirt_daemon
 from tunlab.errors import GuestDied, SetupError
 from tunlab.libvirt_daemon import lv_call
 from tunlab.machine import (Drive, GuestSpec, Machine, MonitorUnavailable, register_backend,
-                            socket_dir, track, untrack)
+                            resolve, socket_dir, track, untrack)
 
 NAMESPACE = "https://tunlab.invalid/libvirt/1"  # of the <tunlab:run> element in <metadata>
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
@@ -59,7 +59,7 @@ def domain_name(spec_name: str, pid: int | None = None, n: int | None = None, to
     return f"tunlab-{safe}-{pid}-{n}-{token or secrets.token_hex(3)}"
 
 
-def _drive_xml(i: int, d: Drive, seen: dict[str, int]) -> str:
+def _drive_xml(i: int, d: Drive, seen: dict[str, int], machine: str = "pc") -> str:
     if d.interface not in _BUSES:
         raise SetupError(f"drive {d.path}: interface {d.interface!r} is not supported by the libvirt "
                          f"backend (use one of {', '.join(_BUSES)})")
@@ -68,7 +68,11 @@ def _drive_xml(i: int, d: Drive, seen: dict[str, int]) -> str:
     bus, prefix = _BUSES[d.interface]
     # QEMU's `index=i` on IDE is bus i//2, unit i%2: hda, hdb, hdc, hdd name the same slots.
     # Other buses are numbered in the order their drives appear.
-    k = i if bus == "ide" else seen.get(prefix, 0)
+    by_index = bus == "ide"
+    if by_index and machine.startswith("q35"):
+        # q35 has no IDE: QEMU's if=ide,index=i is the ICH9 AHCI's port i, libvirt's sata unit i
+        bus, prefix = _BUSES["sata"]
+    k = i if by_index else seen.get(prefix, 0)
     seen[prefix] = k + 1
     dev = prefix + "abcdefghijklmnopqrstuvwxyz"[k]
     lines = [f"    <disk type='file' device='{d.media}'>",
@@ -96,17 +100,45 @@ def absolute_paths(spec: GuestSpec) -> GuestSpec:
                                drives=tuple(dataclasses.replace(d, path=ab(d.path)) for d in spec.drives))
 
 
+# CPU models that are a libvirt mode of their own; any other is a named model.
+_CPU_MODES = {"host": "host-passthrough", "max": "maximum"}
+# CPU properties libvirt writes as a hypervisor feature (<features>), not a CPU feature.
+_HV_FEATURES = ("pmu",)
+
+
+def _cpu_xml(spec: GuestSpec) -> tuple[str, list[str]]:
+    """The <cpu> element of a resolved spec, and the <features> children its CPU properties
+    need (QEMU's pmu=off is libvirt's <pmu state='off'/>)."""
+    features, hv = [], []
+    for f in spec.cpu_features:
+        name, _, value = f.partition("=")
+        if name in _HV_FEATURES:
+            hv.append(f"<{name} state='{value}'/>")
+        else:
+            policy = "require" if value == "on" else "disable"
+            features.append(f"    <feature policy='{policy}' name={quoteattr(name)}/>")
+    mode = _CPU_MODES.get(spec.cpu_model)
+    if mode:
+        head = f"<cpu mode='{mode}' check='none'>"
+    else:
+        head = ("<cpu mode='custom' match='exact' check='none'>\n"
+                f"    <model fallback='forbid'>{escape(spec.cpu_model)}</model>")
+    if not features and mode:
+        return head.replace(">", "/>", 1), hv
+    return "\n".join([head] + features + ["  </cpu>"]), hv
+
+
 def domain_xml(spec: GuestSpec, accel: str, name: str, console_path: Path, control_path: Path,
                network: str | None = None, metadata: dict[str, str] | None = None) -> str:
-    """The libvirt domain XML for a guest: what qemu.qemu_command gives QEMU, in libvirt's
-    terms. `accel` is "kvm" or "tcg" (as picked by qemu.pick_accel); `network` is None (no
-    interface: the default, as with the QEMU backend) or "user" (user-mode networking)."""
-    if accel not in ("kvm", "tcg"):
-        raise SetupError(f"unknown accelerator {accel!r}: use kvm or tcg")
+    """The libvirt domain XML for a guest: a translation of its GuestSpec as `accel` runs it
+    (machine.resolve), as qemu.qemu_command is. `accel` is "kvm" or "tcg" (as picked by
+    qemu.pick_accel); `network` is None (no interface: the default, as with the QEMU backend)
+    or "user" (user-mode networking)."""
+    spec = resolve(spec, accel)
     if network not in (None, "user"):
         raise SetupError(f"unknown network {network!r}: use None or 'user'")
     dtype = "kvm" if accel == "kvm" else "qemu"
-    cpu = "<cpu mode='host-passthrough' check='none'/>" if accel == "kvm" else "<cpu mode='maximum' check='none'/>"
+    cpu, hv_features = _cpu_xml(spec)
     os_lines = [f"    <type arch='x86_64' machine={quoteattr(spec.machine)}>hvm</type>"]
     if spec.kernel:
         os_lines.append(f"    <kernel>{escape(str(spec.kernel))}</kernel>")
@@ -118,7 +150,7 @@ def domain_xml(spec: GuestSpec, accel: str, name: str, console_path: Path, contr
         # QEMU's default boot order: the first hard disk, then a CD-ROM.
         os_lines += ["    <boot dev='hd'/>", "    <boot dev='cdrom'/>"]
     seen: dict[str, int] = {}
-    devices = [_drive_xml(i, d, seen) for i, d in enumerate(spec.drives)]
+    devices = [_drive_xml(i, d, seen, spec.machine) for i, d in enumerate(spec.drives)]
     devices += [_serial_xml(0, console_path), _serial_xml(1, control_path)]
     if network == "user":
         devices.append("    <interface type='user'><model type='virtio'/></interface>")
@@ -128,9 +160,9 @@ def domain_xml(spec: GuestSpec, accel: str, name: str, console_path: Path, contr
         attrs = " ".join(f"{k}={quoteattr(v)}" for k, v in sorted(metadata.items()))
         meta = f"  <metadata>\n    <tunlab:run xmlns:tunlab='{NAMESPACE}' {attrs}/>\n  </metadata>\n"
     qemu_args = ""
-    # The image's own QEMU arguments, the gdb stub (--gdb) and the user's --qemu-opts, as the
-    # direct backend's command line has them (libvirt keeps the monitor: no -qmp here).
-    extra = list(spec.extra_args)
+    # What libvirt has no element for, in the direct backend's order: icount, the gdb stub
+    # (--gdb) and the user's --qemu-opts (libvirt keeps the monitor: no -qmp here).
+    extra = ["-icount", spec.icount] if spec.icount else []
     if spec.gdb_port:
         extra += ["-gdb", f"tcp:127.0.0.1:{int(spec.gdb_port)}"]
     extra += list(spec.qemu_opts)
@@ -144,7 +176,7 @@ def domain_xml(spec: GuestSpec, accel: str, name: str, console_path: Path, contr
         f"  <memory unit='MiB'>{int(spec.memory_mb)}</memory>\n"
         f"  <vcpu placement='static'>{int(spec.cpus)}</vcpu>\n"
         f"  <os>\n" + "\n".join(os_lines) + "\n  </os>\n"
-        f"  <features><acpi/></features>\n"
+        f"  <features><acpi/>{''.join(hv_features)}</features>\n"
         f"  {cpu}\n"
         f"  <clock offset='utc'/>\n"
         # QEMU's -no-reboot: a reboot (panic=-1) or a crash ends the domain.

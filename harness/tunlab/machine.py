@@ -9,7 +9,9 @@ SIGTERM/SIGHUP handlers stop whatever is still running.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,7 +19,7 @@ import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -31,25 +33,61 @@ class Drive:
     interface: str = "ide"
 
 
+# The accelerators guests run under, and the CPU model each gives a guest that names none:
+# TCG emulates every feature it can ("max"); KVM hands over the host's CPU as it is ("host").
+DEFAULT_CPU = {"tcg": "max", "kvm": "host"}
+
+
 @dataclass(frozen=True)
 class GuestSpec:
-    """Everything needed to boot one guest, independent of the VM backend."""
+    """Everything needed to boot one guest, independent of the VM backend.
+
+    The VM's shape (the CPU, vCPUs, memory, machine type, devices, what it boots, icount, the
+    gdb stub and the user's extra QEMU options) is described here and only here: the QEMU
+    command line (qemu.qemu_command) and the libvirt domain (libvirt_backend.domain_xml) are
+    both translations of it, after `resolve` has filled in the accelerator's defaults
+    (harness/tests/unit/test_vm_description.py checks that they agree, field by field)."""
 
     target: str  # the target (targets/) whose guest this is: its console patterns, its logs
     name: str
     kernel: Path | None = None
     initrd: Path | None = None
     append: str = ""
-    drives: tuple[Drive, ...] = ()
+    drives: tuple[Drive, ...] = ()    # in order: IDE index i is bus i//2, unit i%2
     memory_mb: int = 256
     cpus: int = 1
     machine: str = "pc"
-    extra_args: tuple[str, ...] = field(default=())  # the image's own QEMU arguments
+    cpu_model: str = ""               # QEMU's CPU model ("Nehalem"); "": the accelerator's (DEFAULT_CPU)
+    cpu_features: tuple[str, ...] = ()  # CPU properties, "name=on" or "name=off" ("pmu=off")
+    icount: str = ""                  # QEMU's -icount value ("shift=7,rr=record,rrfile=F"); "": real time
     qemu_opts: tuple[str, ...] = ()   # the user's extra QEMU arguments (--qemu-opts), last
     gdb_port: int | None = None       # QEMU's gdb stub on 127.0.0.1:<port> (--gdb)
     program: tuple[str, ...] = ()  # process backend: the command that is the "guest"
     boot_timeout: float | None = None  # launch -> agent ready under TCG; None: timeouts' "boot"
     driver: str = ""  # what hello's driver= must say ("name:sha"; "name:" any sha; "": unchecked)
+
+
+_FEATURE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*=(on|off)$")
+
+
+def resolve(spec: GuestSpec, accel: str) -> GuestSpec:
+    """`spec` as `accel` ("kvm" or "tcg") runs it: the one place where the accelerator's
+    defaults are decided (its CPU model). Both VM backends translate what this returns.
+    Raises SetupError for an accelerator or a shape they cannot express."""
+    from tunlab.errors import SetupError
+    if accel not in DEFAULT_CPU:
+        raise SetupError(f"unknown accelerator {accel!r}: use {' or '.join(DEFAULT_CPU)}")
+    if spec.cpus < 1 or spec.memory_mb < 1:
+        raise SetupError(f"guest {spec.name}: {spec.cpus} vCPUs and {spec.memory_mb} MiB: "
+                         f"both must be at least 1")
+    bad = [f for f in spec.cpu_features if not _FEATURE_RE.match(f)]
+    if bad:
+        raise SetupError(f"guest {spec.name}: CPU feature {bad[0]!r}: write name=on or name=off")
+    model = spec.cpu_model or DEFAULT_CPU[accel]
+    if "," in model or "=" in model:
+        raise SetupError(f"guest {spec.name}: CPU model {model!r}: give its properties as "
+                         f"cpu_features, not in the model's name")
+    return dataclasses.replace(spec, cpu_model=model)
 
 
 class Machine(ABC):

@@ -84,6 +84,7 @@ class GuestPool:
         self.current: Guest | None = None
         self.boots: list[float] = []
         self._plan: targets.TargetPlan | None = None
+        self._vcpu_plans: dict[int, targets.TargetPlan] = {}  # guests of vcpus(N) tests
         self._skip = ""
         self._error: SetupError | None = None
 
@@ -101,7 +102,9 @@ class GuestPool:
         target cannot run on this machine)."""
         self._skip = reason
 
-    def plan(self) -> targets.TargetPlan:
+    def plan(self, vcpus: int = 0) -> targets.TargetPlan:
+        """The run's plan; for a test that needs `vcpus` vCPUs (@pytest.mark.vcpus) and a
+        VM guest with fewer, the same with --smp `vcpus`."""
         if self._skip:
             pytest.skip(self._skip)
         if self._error is not None:
@@ -115,10 +118,14 @@ class GuestPool:
             except SetupError as e:
                 self._error = e
                 raise
+        if self.target.uses_vm and vcpus > self._plan.spec.cpus:
+            if vcpus not in self._vcpu_plans:
+                self._vcpu_plans[vcpus] = targets.plan(self.cfg.with_(smp=vcpus))
+            return self._vcpu_plans[vcpus]
         return self._plan
 
-    def boot(self, run_dir: Path | None = None) -> Guest:
-        p = self.plan()
+    def boot(self, run_dir: Path | None = None, vcpus: int = 0) -> Guest:
+        p = self.plan(vcpus)
         spec = p.spec
         if self.config.getoption("record", False) and p.target.uses_vm:
             from tunlab import replay  # QEMU record mode (issue 15)
@@ -128,12 +135,13 @@ class GuestPool:
         self.boots.append(guest.boot_seconds)
         return guest
 
-    def get(self, test_logs: Path) -> Guest:
-        if self.current is not None and (self.current.broken or not self.current.machine.alive()):
+    def get(self, test_logs: Path, vcpus: int = 0) -> Guest:
+        if self.current is not None and (self.current.broken or not self.current.machine.alive()
+                                         or self.current.spec.cpus != self.plan(vcpus).spec.cpus):
             self.discard()
         if self.current is None:
             # A guest of the test's own keeps its whole-guest logs beside the test's.
-            self.current = self.boot(test_logs / "guest" if self.fresh_per_test else None)
+            self.current = self.boot(test_logs / "guest" if self.fresh_per_test else None, vcpus)
         return self.current
 
     def discard(self) -> None:
@@ -169,7 +177,8 @@ def test_logs(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def guest(guest_pool: GuestPool, test_logs: Path, request: pytest.FixtureRequest) -> Iterator[Guest]:
     """A booted guest whose agent answers, shared between tests while it stays healthy."""
-    g = guest_pool.get(test_logs)
+    marker = request.node.get_closest_marker("vcpus")  # the race rows: vcpus(2)
+    g = guest_pool.get(test_logs, int(marker.args[0]) if marker else 0)
     g.begin_section(test_logs)
     g.agent.note(f"=== test {request.node.nodeid}")
     opened_before = set(g.devices)

@@ -25,7 +25,7 @@ from pathlib import Path
 from tunlab import qmp
 from tunlab.errors import GuestDied, SetupError
 from tunlab.machine import (GuestSpec, MonitorUnavailable, ProcessMachine, register_backend,
-                            socket_dir, track)
+                            resolve, socket_dir, track)
 
 QEMU = "qemu-system-x86_64"
 _KVM_GET_API_VERSION = 0xAE00
@@ -87,15 +87,17 @@ def pick_accel(requested: str = "auto") -> str:
 
 def qemu_command(spec: GuestSpec, accel: str, console_path: Path, control_path: Path,
                  qmp_path: Path | None = None) -> list[str]:
-    """The QEMU command line for a guest. COM1 and COM2 are the first two ISA serial ports
-    (ttyS0/ttyS1 on Linux, sio0/sio1 on DragonFly); nothing else is attached by default.
-    `qmp_path`: a QMP socket QEMU listens on (for hang reports and `:monitor`); the gdb
-    stub (spec.gdb_port) listens on 127.0.0.1 only; the user's --qemu-opts come last."""
+    """The QEMU command line for a guest: a translation of its GuestSpec as `accel` runs it
+    (machine.resolve), as libvirt_backend.domain_xml is. COM1 and COM2 are the first two ISA
+    serial ports (ttyS0/ttyS1 on Linux, sio0/sio1 on DragonFly); nothing else is attached by
+    default. `qmp_path`: a QMP socket QEMU listens on (for hang reports and `:monitor`); the
+    gdb stub (spec.gdb_port) listens on 127.0.0.1 only; the user's --qemu-opts come last."""
+    spec = resolve(spec, accel)
     cmd = [
         QEMU,
         "-name", spec.name,
         "-machine", f"{spec.machine},accel={accel}",
-        "-cpu", "max" if accel == "tcg" else "host",
+        "-cpu", ",".join((spec.cpu_model,) + spec.cpu_features),
         "-m", str(spec.memory_mb),
         "-smp", str(spec.cpus),
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -111,11 +113,14 @@ def qemu_command(spec: GuestSpec, accel: str, console_path: Path, control_path: 
     if spec.append:
         cmd += ["-append", spec.append]
     for i, d in enumerate(spec.drives):
-        opts = f"file={d.path},format={d.fmt},media={d.media},if={d.interface},index={i}"
+        # QEMU's option syntax: a comma in a value is written twice
+        path = str(d.path).replace(",", ",,")
+        opts = f"file={path},format={d.fmt},media={d.media},if={d.interface},index={i}"
         if d.readonly:
             opts += ",readonly=on"
         cmd += ["-drive", opts]
-    cmd += list(spec.extra_args)
+    if spec.icount:
+        cmd += ["-icount", spec.icount]
     if qmp_path is not None:
         cmd += ["-qmp", f"unix:{qmp_path},server=on,wait=off"]
     if spec.gdb_port:

@@ -45,7 +45,7 @@ def record_spec(spec: GuestSpec, run_dir: Path, accel: str) -> GuestSpec:
         raise UsageError("--record: guests with drives are not supported yet (they need "
                          "QEMU's blkreplay driver)")
     run_dir.mkdir(parents=True, exist_ok=True)
-    recorded = dataclasses.replace(spec, extra_args=spec.extra_args + _icount("record", run_dir / RECORD_FILE))
+    recorded = dataclasses.replace(spec, icount=_icount("record", run_dir / RECORD_FILE))
     meta = {"spec": _spec_json(recorded), "accel": accel, "recorded": time.strftime("%Y-%m-%d %H:%M:%S"),
             "started": time.time()}
     (run_dir / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
@@ -58,8 +58,8 @@ def record_spec(spec: GuestSpec, run_dir: Path, accel: str) -> GuestSpec:
 ICOUNT_SHIFT = "7"
 
 
-def _icount(mode: str, path: Path) -> tuple[str, ...]:
-    return ("-icount", f"shift={ICOUNT_SHIFT},rr={mode},rrfile={path}")
+def _icount(mode: str, path: Path) -> str:
+    return f"shift={ICOUNT_SHIFT},rr={mode},rrfile={path}"
 
 
 def _spec_json(spec: GuestSpec) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def _spec_from_json(d: dict[str, Any]) -> GuestSpec:
     for k in ("kernel", "initrd"):
         d[k] = Path(d[k]) if d.get(k) else None
     d["drives"] = tuple(Drive(**{**x, "path": Path(x["path"])}) for x in d.get("drives", ()))
-    for k in ("extra_args", "program", "qemu_opts"):
+    for k in ("program", "qemu_opts", "cpu_features"):
         if k in d and d[k] is not None:
             d[k] = tuple(d[k])
     return GuestSpec(**d)
@@ -120,15 +120,12 @@ def replay(directory: Path, gdb_port: int | None = None, timeout: float | None =
     for f in (spec.kernel, spec.initrd):
         if f is not None and not f.is_file():
             raise SetupError(f"the recorded guest's {f} is gone: the recording needs the same image")
-    extra = tuple(spec.extra_args)
     # the recording's own -icount, in replay mode (the same shift: the same instructions)
-    if "-icount" not in extra or "rr=record" not in extra[extra.index("-icount") + 1]:
-        raise UsageError(f"{meta_path}: the recorded command line has no -icount ...rr=record")
-    i = extra.index("-icount")
-    extra = (extra[:i] + ("-icount", extra[i + 1].replace("rr=record", "rr=replay")) + extra[i + 2:])
-    if gdb_port:
-        extra += ("-gdb", f"tcp:127.0.0.1:{gdb_port}", "-S")
-    spec = dataclasses.replace(spec, extra_args=extra)
+    if "rr=record" not in spec.icount:
+        raise UsageError(f"{meta_path}: the recorded guest has no -icount ...rr=record")
+    spec = dataclasses.replace(spec, icount=spec.icount.replace("rr=record", "rr=replay"))
+    if gdb_port:  # the stub waits (-S) for gdb
+        spec = dataclasses.replace(spec, gdb_port=gdb_port, qemu_opts=spec.qemu_opts + ("-S",))
     run_dir = directory / "replay-run"
     console_out = out or directory / "replay-console.log"
     recorded = (directory / "console.log").read_bytes() if (directory / "console.log").exists() else b""

@@ -126,7 +126,8 @@ OPTIONS = (
            "tcg (default: auto; env TUNLAB_ACCEL)", default="auto", choices=("auto", "kvm", "tcg"),
            env="TUNLAB_ACCEL"),
     Option("--image", "a prebuilt guest image directory (default: build it, cached)", type=Path),
-    Option("--smp", "vCPUs of VM guests (default: the target's)", type=_positive),
+    Option("--smp", "vCPUs of VM guests (default: the target's; tests marked vcpus(N), the "
+           "race rows, get a guest with at least N)", type=_positive),
     Option("--memory", "memory of VM guests in MiB (default: the target's)", type=_positive),
     Option("--qemu-opts", "extra QEMU arguments for VM guests, one string split as a shell "
            "would, given with '=' (--qemu-opts='-icount shift=auto'); through libvirt they go to the domain's "

@@ -176,10 +176,12 @@ def _race(k, kind: str) -> None:
 
 
 @pytest.mark.row("L8")
+@pytest.mark.vcpus(2)  # a race: two vCPUs on a VM (conftest.py)
 def test_L8_create_destroy_race_ends_without_panic_or_leak(k):
     _race(k, "create_destroy")
 
 
 @pytest.mark.row("L8")
+@pytest.mark.vcpus(2)  # a race: two vCPUs on a VM (conftest.py)
 def test_L8_up_destroy_race_ends_without_panic_or_leak(k):
     _race(k, "up_destroy")

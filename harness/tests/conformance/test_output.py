@@ -101,6 +101,7 @@ def test_O6_nonblocking_read_on_an_empty_queue_is_eagain(k):
 
 
 @pytest.mark.row("O6")
+@pytest.mark.vcpus(2)  # a race: two vCPUs on a VM (conftest.py)
 def test_O6_no_lost_wakeup_in_100000_single_packet_round_trips(k, dev):
     # A reader thread blocks in read(2), the agent writes one echo request at a time and
     # waits for the reply to be read; a reader left asleep with a packet queued for lost_ms

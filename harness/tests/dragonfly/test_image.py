@@ -49,12 +49,12 @@ def test_later_phases_boot_the_disk_with_their_cd_as_cd0():
         assert len(d) == 2 and "media=disk" in d[0] and f"/l/{phase.name}.iso" in d[1] and "media=cdrom" in d[1]
 
 
-def test_kvm_pins_a_named_cpu_model_after_host():
+def test_kvm_pins_a_named_cpu_model():
     spec = img.phase_spec(img.PHASES[1], Path("/d"), Path("/p"), Path("/i"), "kvm")
     cmd = qemu_command(spec, "kvm", Path("/c"), Path("/d"))
-    cpus = [cmd[i + 1] for i, a in enumerate(cmd) if a == "-cpu"]
-    assert cpus[-1] == "Nehalem,pmu=off"  # QEMU keeps the last -cpu
-    assert "-cpu" not in img.phase_spec(img.PHASES[1], Path("/d"), Path("/p"), Path("/i"), "tcg").extra_args
+    assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "-cpu"] == ["Nehalem,pmu=off"]
+    tcg = img.phase_spec(img.PHASES[1], Path("/d"), Path("/p"), Path("/i"), "tcg")
+    assert (tcg.cpu_model, tcg.cpu_features) == ("", ())  # the accelerator's default
 
 
 def test_layer_keys_chain_and_react_to_their_inputs(monkeypatch):
@@ -277,7 +277,7 @@ def test_driver_stock_and_accel_tcg_reach_the_dragonfly_session(tmp_path, monkey
     image, _ = _fake_image(tmp_path)
     plan = targets.plan(RunConfig(target="dragonfly", driver="stock", accel="tcg", image=image))
     assert plan.accel == "tcg" and plan.backend == "qemu" and plan.column == "dragonfly/stock"
-    assert "-cpu" not in plan.spec.extra_args  # TCG: qemu_command's own CPU model
+    assert (plan.spec.cpu_model, plan.spec.cpu_features) == ("", ())  # TCG: the accelerator's default
     assert plan.spec.driver == "stock:"
     cd = plan.spec.drives[1].path
     conf = _iso_file(cd, "/tunlab-session.conf")
@@ -292,7 +292,7 @@ def test_driver_ours_and_kvm_give_our_sources_and_the_kvm_cpu(tmp_path, monkeypa
     cfg = RunConfig(target="dragonfly", driver="ours", accel="kvm", image=image)
     target = targets.get("dragonfly")
     spec = target.guest_spec(cfg, "kvm")  # plan() would refuse kvm where /dev/kvm is unusable
-    assert spec.extra_args == ("-cpu", img.HW.kvm_cpu)
+    assert ",".join((spec.cpu_model,) + spec.cpu_features) == img.HW.kvm_cpu
     cd = spec.drives[1].path
     want = target.expected_driver(cfg)
     assert want.startswith("ours:") and len(want) == len("ours:") + 12

@@ -96,12 +96,12 @@ def _spec(tmp_path: Path) -> GuestSpec:
 
 def test_record_mode_adds_icount_and_describes_the_guest(tmp_path):
     spec = replay.record_spec(_spec(tmp_path), tmp_path / "run", "tcg")
-    i = spec.extra_args.index("-icount")
-    assert spec.extra_args[i + 1] == f"shift=7,rr=record,rrfile={tmp_path / 'run' / 'replay.bin'}"
+    assert spec.icount == f"shift=7,rr=record,rrfile={tmp_path / 'run' / 'replay.bin'}"
     meta = json.loads((tmp_path / "run" / "record.json").read_text())
     assert meta["accel"] == "tcg" and meta["spec"]["kernel"] == str(tmp_path / "vmlinux")
     back = replay._spec_from_json(meta["spec"])
     assert back.kernel == tmp_path / "vmlinux" and back.append == "console=ttyS0"
+    assert back == spec  # icount and the whole shape survive record.json
 
 
 def test_record_mode_is_refused_with_kvm_and_for_a_host_process(tmp_path):

@@ -116,6 +116,14 @@ def test_virtio_drives_are_named_in_their_own_order():
     assert devs == ["vda", "hdb", "vdb"]
 
 
+def test_ide_drives_on_q35_are_the_ahci_ports_in_spec_order():
+    # q35 has no IDE: QEMU puts if=ide,index=i on the ICH9 AHCI's port i, libvirt's sata unit i
+    spec = GuestSpec(target="dragonfly", name="q", machine="q35", drives=(
+        Drive(Path("/d.qcow2"), fmt="qcow2"), Drive(Path("/a.iso"), media="cdrom"), Drive(Path("/b.iso"), media="cdrom")))
+    targets = [x.find("target") for x in _xml(spec).findall("devices/disk")]
+    assert [(t.get("dev"), t.get("bus")) for t in targets] == [("sda", "sata"), ("sdb", "sata"), ("sdc", "sata")]
+
+
 def test_unsupported_drive_interface_is_named():
     spec = GuestSpec(target="linux", name="f", drives=(Drive(Path("/f.img"), interface="floppy"),))
     with pytest.raises(SetupError, match="floppy"):
@@ -129,8 +137,8 @@ def test_special_characters_are_escaped():
     assert d.findtext("os/cmdline") == "x='1' y=\"2\" & z<3"
 
 
-def test_extra_args_go_to_qemu_commandline():
-    spec = GuestSpec(target="linux", name="q", kernel=Path("/k"), extra_args=("-icount", "shift=auto"))
+def test_icount_goes_to_qemu_commandline():
+    spec = GuestSpec(target="linux", name="q", kernel=Path("/k"), icount="shift=auto")
     args = [a.get("value") for a in _xml(spec).findall(f"{QEMU_NS}commandline/{QEMU_NS}arg")]
     assert args == ["-icount", "shift=auto"]
     assert _xml().find(f"{QEMU_NS}commandline") is None
@@ -154,8 +162,11 @@ def test_domain_names_are_unique_and_recognisable():
                            "xmllint (libxml2-utils): run `make deps`")
 @pytest.mark.parametrize("accel", ["tcg", "kvm"])
 def test_libvirt_accepts_the_xml(tmp_path, accel):
-    specs = [LINUX, GuestSpec(target="dragonfly", name="d", extra_args=("-icount", "shift=auto"), drives=(
-        Drive(Path("/disk.qcow2"), fmt="qcow2"), Drive(Path("/a.iso"), media="cdrom", readonly=True)))]
+    specs = [LINUX, GuestSpec(target="dragonfly", name="d", icount="shift=auto", drives=(
+        Drive(Path("/disk.qcow2"), fmt="qcow2"), Drive(Path("/a.iso"), media="cdrom", readonly=True))),
+             GuestSpec(target="dragonfly", name="d", machine="q35", cpu_model="Nehalem",
+                       cpu_features=("pmu=off", "x2apic=on"), drives=(Drive(Path("/disk.qcow2"), fmt="qcow2"),
+                                                                     Drive(Path("/a.iso"), media="cdrom")))]
     for i, spec in enumerate(specs):
         f = tmp_path / f"{i}.xml"
         f.write_text(domain_xml(spec, accel, "tunlab-x-1-1-abcdef", Path("/r/c.sock"), Path("/r/d.sock"),

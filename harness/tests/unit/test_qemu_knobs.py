@@ -22,7 +22,7 @@ from tunlab.runconfig import GDB_PORT, RunConfig, add_arguments, parse_qemu_opts
 
 QEMU_NS = "{http://libvirt.org/schemas/domain/qemu/1.0}"
 SPEC = GuestSpec(target="linux", name="k", kernel=Path("/img/vmlinux"), initrd=Path("/img/i"),
-                 extra_args=("-global", "x=1"))
+                 cpu_model="Nehalem", cpu_features=("pmu=off",))
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -118,7 +118,7 @@ def test_plan_carries_every_knob_into_the_guest_spec(vm_target):
     spec = targets.plan(cfg).spec
     assert (spec.cpus, spec.memory_mb, spec.qemu_opts, spec.gdb_port) == (
         3, 512, ("-icount", "shift=auto"), 4444)
-    assert spec.extra_args == SPEC.extra_args  # the image's own arguments stay its own
+    assert (spec.cpu_model, spec.cpu_features) == (SPEC.cpu_model, SPEC.cpu_features)  # the image's own CPU
     plain = targets.plan(RunConfig(target="vmstandin", accel="tcg")).spec
     assert (plain.qemu_opts, plain.gdb_port, plain.cpus) == ((), None, SPEC.cpus)
 
@@ -130,13 +130,13 @@ def test_knobs_do_not_apply_to_a_host_process_target():
 
 # -- the QEMU command line and libvirt's domain -----------------------------------------------
 def test_qemu_command_has_qmp_gdb_and_the_user_options_last():
-    spec = GuestSpec(target="linux", name="k", kernel=Path("/img/vmlinux"), extra_args=("-global", "x=1"),
-                     qemu_opts=("-icount", "shift=auto"), gdb_port=4444, cpus=2, memory_mb=300)
+    spec = GuestSpec(target="linux", name="k", kernel=Path("/img/vmlinux"), icount="shift=7",
+                     qemu_opts=("-smbios", "type=1"), gdb_port=4444, cpus=2, memory_mb=300)
     cmd = qemu_command(spec, "tcg", Path("/s/c"), Path("/s/d"), Path("/s/qmp.sock"))
     assert cmd[cmd.index("-qmp") + 1] == "unix:/s/qmp.sock,server=on,wait=off"
     assert cmd[cmd.index("-gdb") + 1] == "tcp:127.0.0.1:4444"
-    assert cmd[-2:] == ["-icount", "shift=auto"]
-    assert cmd.index("-global") < cmd.index("-icount")
+    assert cmd[-2:] == ["-smbios", "type=1"]
+    assert cmd.index("-icount") < cmd.index("-smbios") and cmd[cmd.index("-icount") + 1] == "shift=7"
     assert cmd[cmd.index("-smp") + 1] == "2" and cmd[cmd.index("-m") + 1] == "300"
     assert "-S" not in cmd  # the guest boots at once; gdb attaches to it running
     bare = qemu_command(SPEC, "tcg", Path("/s/c"), Path("/s/d"))
@@ -151,12 +151,12 @@ def test_gdb_command_names_the_port_and_the_vmlinux():
     assert gdb_command(SPEC) == ""
 
 
-def test_libvirt_domain_gets_gdb_and_qemu_opts_after_the_image_arguments():
-    spec = GuestSpec(target="linux", name="k", kernel=Path("/img/vmlinux"), extra_args=("-global", "x=1"),
+def test_libvirt_domain_gets_gdb_and_qemu_opts_after_icount():
+    spec = GuestSpec(target="linux", name="k", kernel=Path("/img/vmlinux"), icount="shift=7",
                      qemu_opts=("-smbios", "type=1,serial=a&b"), gdb_port=4444, cpus=2, memory_mb=300)
     d = ET.fromstring(domain_xml(spec, "tcg", "tunlab-k-1-1-abcdef", Path("/r/c"), Path("/r/d")))
     args = [a.get("value") for a in d.findall(f"{QEMU_NS}commandline/{QEMU_NS}arg")]
-    assert args == ["-global", "x=1", "-gdb", "tcp:127.0.0.1:4444", "-smbios", "type=1,serial=a&b"]
+    assert args == ["-icount", "shift=7", "-gdb", "tcp:127.0.0.1:4444", "-smbios", "type=1,serial=a&b"]
     assert d.findtext("vcpu") == "2" and d.findtext("memory") == "300"
 
 

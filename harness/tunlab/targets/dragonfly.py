@@ -6,6 +6,7 @@ the agent and driver sources, built in the guest (guest-image/dragonfly/tunlab-s
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 
@@ -16,6 +17,8 @@ from tunlab.machine import GuestSpec
 from tunlab.paths import BUILD
 from tunlab.runconfig import RunConfig
 from tunlab.targets.base import Target, driver_choice, register
+
+_plans = itertools.count(1)
 
 
 class DragonflyTarget(Target):
@@ -32,7 +35,9 @@ class DragonflyTarget(Target):
     def guest_spec(self, cfg: RunConfig, accel: str) -> GuestSpec:
         image = cfg.image or image_dragonfly.find_image()
         assert image is not None  # unavailable() said so otherwise
-        run_root = BUILD / "sessions" / f"dragonfly-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        # a directory per plan: a run plans more than one guest (a vcpus(2) race row's)
+        run_root = BUILD / "sessions" / (f"dragonfly-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+                                         f"-{next(_plans)}")
         driver = driver_choice(cfg.driver)
         return image_dragonfly.session_spec(image, run_root, accel,
                                             driver.source.directory if driver.source else None,
