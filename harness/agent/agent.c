@@ -43,7 +43,8 @@ static const struct verb {
 	{ "read", verb_read, "h,max,wait_ms" },
 	{ "poll", verb_poll, "h,wait_ms" },
 	{ "stats", verb_stats, "ifname" },
-	{ "bench", verb_bench, "h,kind,size,ms,local,peer,bpf" },
+	{ "bench", verb_bench, "h,kind,size,ms,local,peer,bpf,loop" },
+	{ "benchenv", verb_benchenv, "" },
 	{ "poweroff", verb_poweroff, "" },
 	{ "debug", verb_debug, "op,ms" },
 	/* instruments for the conformance suite (verb_kernel.c, verb_roundtrip.c) */

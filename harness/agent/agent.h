@@ -60,6 +60,7 @@ verb_fn verb_open, verb_close, verb_read, verb_write, verb_poll;		/* verb_device
 verb_fn verb_ioctl;							/* verb_ioctl.c */
 verb_fn verb_ifconfig, verb_ifinfo, verb_route, verb_stats;		/* verb_iface.c */
 verb_fn verb_bench;							/* bench.c */
+verb_fn verb_benchenv;						/* bench.c */
 verb_fn verb_kq, verb_bpf, verb_proc, verb_send, verb_module, verb_sysctl,
     verb_stat, verb_kstat, verb_writes;					/* verb_kernel.c */
 verb_fn verb_roundtrip, verb_race;					/* verb_roundtrip.c */

@@ -33,10 +33,15 @@ struct bench_result {
 	uint64_t packets, bytes, ns;	/* bytes: IP bytes, each packet once */
 	uint64_t errors;		/* failed calls and lost packets */
 	uint64_t unexpected;		/* packets read that were not the expected ones */
-	uint64_t rtt_min, rtt_max, rtt_sum;
+	uint64_t rtt_samples;		/* rtt: round trips timed (one in BENCH_RTT_EVERY) */
+	uint64_t rtt_min, rtt_max, rtt_sum;	/* over those */
 	int first_err;			/* errno of the first failed call, or 0 */
 	uint64_t bpf_read, bpf_drops;	/* what the listener read and lost (bpf=1) */
 };
+
+/* kind=rtt times one round trip in this many (bench_loops.c): two clock reads per round
+ * trip would cost more than some clock sources' round trip under emulation. */
+#define BENCH_RTT_EVERY	64
 
 /* "write", "read", "rtt" -> the kind; -1 for anything else. */
 int bench_kind_parse(const char *s, enum bench_kind *k);
@@ -46,5 +51,9 @@ const char *bench_kind_name(enum bench_kind k);
  * start (the device's framing, the UDP socket, the listener); agent_errmsg() then names
  * the step and *what is set to a short description of it. */
 int bench_run(const struct bench_params *p, struct bench_result *r, const char **what);
+
+/* The same figures from the reference loop of the kind (bench_ref.c): the least a
+ * program can do to move those packets, written apart from bench_loops.c. */
+int bench_ref_run(const struct bench_params *p, struct bench_result *r, const char **what);
 
 #endif /* TUNLAB_BENCH_H */

@@ -21,8 +21,12 @@ Output directory (default build/bench/<date-time>/, `build/bench/latest` points 
 results.json: {"schema": "tunlab-bench/1", "created", "settings": {reps, ms, warmup_ms, kinds,
 sizes, modes, bpf, order}, "machine": {hostname, cpu, cores, platform, load_start, load_end},
 "qemu", "accel", "backend", "git": {commit, dirty}, "targets": [{name, label, image, kernel,
-agent, backend, boot_s}], "skipped": [{name, reason}], "cells": [{target, kind, size, mode,
-bpf, mtu, warmup, samples: [agent reply figures], stats, error}], "ratios": [...], "wall_s"}.
+agent, backend, boot_s, env_start, env_end}], "skipped": [{name, reason}], "cells": [{target,
+kind, size, mode, bpf, mtu, warmup, samples: [agent reply figures + host_load], stats, error}],
+"ratios": [...], "wall_s"}. env_start/env_end: what the guest's agent says can change a figure
+(benchenv: clocksource, clocksources, clock_log (the kernel's tsc/clocksource messages), cpu,
+loadavg) at boot and at the end; each sample also carries the clocksource its loop ran on and
+the host's 1-minute load average when it ended.
 
 The statistics and the regression rule are in bench_stats.py; tables, CSV and the plot in
 bench_report.py; the callgrind gate for CI in bench_gate.py.
@@ -34,7 +38,6 @@ backend (targets.plan); benchmarks use its build without sanitizers.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -49,19 +52,22 @@ from typing import Any, Callable
 from tunlab import bench_report as report
 from tunlab import targets
 from tunlab.bench_stats import (DEFAULT_THRESHOLD, KINDS, MODES, SIZES, Cell, cell_stats,
-                                compare, matrix, parse_list, ratios)
+                                compare, matrix, overhead_figures, parse_list, ratios)
 from tunlab.errors import AgentError, TargetUnavailable, TunlabError, UsageError
 from tunlab.paths import BUILD, REPO
 from tunlab.runconfig import RunConfig
 from tunlab.targets.base import driver_choice
 
 SCHEMA = "tunlab-bench/1"
+OVERHEAD_SCHEMA = "tunlab-bench-overhead/2"
+# The loops --overhead compares: the reference loop (bench_ref.c) and ours (bench_loops.c).
+LOOPS = ("ref", "tunlab")
 # Addresses of the devices the matrix runs on, per mode (point-to-point, /32).
 ADDRS = {"plain": ("10.80.0.1", "10.80.0.2"), "header": ("10.80.1.1", "10.80.1.2")}
 # The bare program's addresses (harness/agent/bench_bare.c: BARE_LOCAL, BARE_PEER).
 BARE_LOCAL, BARE_PEER = "10.79.0.1", "10.79.0.2"
 BARE_LINE = re.compile(r"TUNLAB-BARE (.*)")
-DEFAULT_OVERHEAD_CELLS = "rtt:64:plain,write:1400:plain,read:1400:plain"
+DEFAULT_OVERHEAD_CELLS = "rtt:64,rtt:1400,write:64,write:1400,read:64,read:1400"
 
 HELP_EPILOG = f"""\
 The figure of a cell is packets/s (round trips/s for rtt), median of --reps samples of --ms
@@ -72,9 +78,11 @@ old_median*(1-threshold) AND whose interval [median*(1-spread), median*(1+spread
 below the baseline's, i.e. new_median*(1+new_spread) < old_median*(1-old_spread). A drop
 the spread explains is reported as "slower (noise)" and does not fail. Default threshold
 {DEFAULT_THRESHOLD:.0%}.
---overhead boots the guest with tunlab.bare=... on its kernel command line, so /init runs the
-bare loop program (the same loops, no agent) before the agent; it then runs the same cells
-through the agent and reports agent median / bare median (goal >= 0.95).
+--overhead measures what the tunlab loops cost beside the system calls they time: in one
+guest, per --overhead-cells cell, samples of the reference loop (bench loop=ref: the least a
+program can do to move those packets, harness/agent/bench_ref.c, written apart from the
+tunlab loops) alternate with samples of the tunlab loop; it reports tunlab median / reference
+median (goal >= 0.95), and the ratio of each pair of neighbouring samples.
 Exit status: 0; 1 on a regression, a failed cell or nothing measured; 2 on bad arguments."""
 
 
@@ -98,6 +106,13 @@ def _load() -> str:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return ""
+
+
+def _load1() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def qemu_version() -> str:
@@ -169,17 +184,31 @@ class Side:
             self.mtu[mode] = mtu
         return self.devices[mode]
 
-    def sample(self, cell: Cell, ms: int) -> dict[str, Any]:
-        """One timed loop of the agent: its reply's figures as numbers."""
+    def sample(self, cell: Cell, ms: int, loop: str = "") -> dict[str, Any]:
+        """One timed loop of the agent (loop="ref": the reference loop, bench_ref.c): its
+        reply's figures as numbers, and the host's load average when it ended."""
         dev = self.device(cell.mode, cell.mtu)
         local, peer = ADDRS[cell.mode]
         args: dict[str, Any] = {"h": dev.h, "kind": cell.kind, "size": cell.size, "ms": ms,
                                 "local": local, "peer": peer}
         if cell.bpf:
             args["bpf"] = 1
+        if loop:
+            args["loop"] = loop
         agent = self.guest.agent
         reply = agent.request("bench", timeout=agent.default_timeout + ms / 1000, **args)
-        return {k: _number(v) for k, v in reply.fields.items()}
+        return {**{k: _number(v) for k, v in reply.fields.items()}, "host_load": _load1()}
+
+    def env(self) -> dict[str, Any]:
+        """What the guest says can change a figure (the agent's benchenv verb: clock source,
+        the kernel's clock messages, CPU model, load); {} from an agent without the verb."""
+        if "benchenv" not in self.guest.hello.get("caps", "").split(","):
+            return {}
+        reply = self.guest.agent.request("benchenv")
+        env: dict[str, Any] = {k: reply.text(k) for k in reply.fields}
+        if "clock_log" in env:
+            env["clock_log"] = env["clock_log"].splitlines()
+        return {**env, "host_load": _load()}
 
     def stop(self) -> None:
         if self.guest is not None:
@@ -315,6 +344,7 @@ def run(cfgs: list[RunConfig], cells: list[Cell], reps: int, ms: int, warmup_ms:
                 say(f"tunlab bench: booting {label} ({accel})")
                 side.start(out / "logs" / label)
                 sides.append(side)
+                side.info["env_start"] = side.env()
                 say(f"tunlab bench: {label} ready in {side.info['boot_s']:.1f} s: {side.info['kernel']}, "
                     f"agent {side.info['agent']} backend {side.info['backend']}")
             except TargetUnavailable as e:
@@ -332,6 +362,11 @@ def run(cfgs: list[RunConfig], cells: list[Cell], reps: int, ms: int, warmup_ms:
         progress.finish()
     finally:
         for side in sides:
+            if not side.failed:
+                try:
+                    side.info["env_end"] = side.env()
+                except TunlabError:
+                    pass
             side.stop()
         results["targets"] = [s.info for s in sides]
     if len(sides) == 2:
@@ -388,70 +423,76 @@ def parse_overhead_cells(text: str) -> list[Cell]:
 
 def run_overhead(cfg: RunConfig, cells: list[Cell], reps: int, ms: int, warmup_ms: int,
                  accel: str, out: Path, say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Per cell: boot a guest whose /init runs the bare loop program first, then run the same
-    cell through the agent; returns the overhead document (agent/bare ratio per cell)."""
-    from tunlab.guest import Guest
-    from tunlab.timeouts import BASE as BASE_TIMEOUTS
-    target = cfg.target
-    if not targets.get(target).boots_bare_loop:
-        raise UsageError(f"--overhead: the {target} target cannot run the bare loop program "
-                         f"at boot (targets with it: "
-                         f"{', '.join(n for n in targets.names() if targets.get(n).boots_bare_loop)})")
-    plan = targets.plan(cfg.with_(progress=True))
-    base_boot = plan.spec.boot_timeout or BASE_TIMEOUTS["boot"]
-    doc: dict[str, Any] = {"schema": "tunlab-bench-overhead/1", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                           "settings": {"reps": reps, "ms": ms, "warmup_ms": warmup_ms},
+    """In one guest of the target, per cell: a warm-up of each loop, then `reps` samples of
+    the reference loop (`bench loop=ref`, harness/agent/bench_ref.c) and of the tunlab loop,
+    alternating (which goes first alternates too, so a change of load falls on both alike).
+    Returns the overhead document: per cell, tunlab median / reference median."""
+    doc: dict[str, Any] = {"schema": OVERHEAD_SCHEMA, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                           "settings": {"reps": reps, "ms": ms, "warmup_ms": warmup_ms,
+                                        "order": "per cell: warm-up of each loop, then samples "
+                                                 "alternating ref/tunlab, first one alternating"},
                            "machine": machine_info(), "qemu": qemu_version(), "accel": accel,
-                           "git": git_info(), "target": target, "cells": []}
-    for n, cell in enumerate(cells, 1):
-        arg = bare_arg(cell, ms, reps, warmup_ms)
-        # the bare loops run before the agent starts: give the boot wait their time too
-        bare_s = (warmup_ms + reps * ms) / 1000 * 1.5 + 5
-        spec = dataclasses.replace(plan.spec, append=f"{plan.spec.append} tunlab.bare={arg}",
-                                   boot_timeout=base_boot + bare_s)
-        say(f"tunlab bench --overhead [{n}/{len(cells)}] {cell.key}: booting with tunlab.bare={arg}")
-        rec: dict[str, Any] = {**cell.as_dict(), "mtu": cell.mtu, "bare_arg": arg, "bare": [], "agent": [],
-                               "error": ""}
-        with Guest.boot(spec, backend=plan.backend, accel=accel, run_dir=out / "logs" / f"overhead-{n}") as g:
-            rec["bare"], err = parse_bare_lines(g.watcher.log_path.read_text(errors="replace"))
-            if err:
-                rec["error"] = f"bare: {err}"
-            else:
-                dev = g.open_tun(pi=cell.mode == "header", addr=f"{BARE_LOCAL}/32", peer=BARE_PEER,
-                                 mtu=cell.mtu)
-                args: dict[str, Any] = {"h": dev.h, "kind": cell.kind, "size": cell.size,
-                                        "local": BARE_LOCAL, "peer": BARE_PEER}
-                if cell.bpf:
-                    args["bpf"] = 1
-                timeout = g.agent.default_timeout + ms / 1000
+                           "git": git_info(), "target": cfg.target, "cells": []}
+    side = Side(cfg, cfg.target)
+    try:
+        say(f"tunlab bench --overhead: booting {cfg.target} ({accel})")
+        side.start(out / "logs" / cfg.target)
+        if "benchenv" not in side.guest.hello.get("caps", "").split(","):  # came with loop=ref
+            raise UsageError(f"--overhead: the {cfg.target} guest's agent has no reference loop "
+                             f"(bench loop=ref); rebuild its image (`make image`)")
+        doc["env_start"] = side.env()
+        say(f"tunlab bench --overhead: {len(cells)} cells, {reps} x {ms} ms per loop "
+            f"(+{warmup_ms} ms warm-up); clock source {doc['env_start'].get('clocksource', '?')}")
+        for n, cell in enumerate(cells, 1):
+            rec: dict[str, Any] = {**cell.as_dict(), "mtu": cell.mtu, "ref": [], "tunlab": [],
+                                   "error": ""}
+            doc["cells"].append(rec)
+            try:
                 if warmup_ms:
-                    g.agent.request("bench", timeout=timeout, ms=warmup_ms, **args)
-                for _ in range(reps):
-                    reply = g.agent.request("bench", timeout=timeout, ms=ms, **args)
-                    rec["agent"].append({k: _number(v) for k, v in reply.fields.items()})
-        if rec["bare"] and rec["agent"]:
-            rec["bare_stats"] = cell_stats(rec["bare"])
-            rec["agent_stats"] = cell_stats(rec["agent"])
-            rec["ratio"] = rec["agent_stats"]["median_pps"] / rec["bare_stats"]["median_pps"]
-        doc["cells"].append(rec)
+                    for loop in LOOPS:
+                        side.sample(cell, warmup_ms, loop)
+                for rep in range(reps):
+                    for loop in (LOOPS if rep % 2 == 0 else LOOPS[::-1]):
+                        rec[loop].append(side.sample(cell, ms, loop))
+            except TunlabError as e:
+                rec["error"] = str(e).splitlines()[0] if str(e) else type(e).__name__
+                if not isinstance(e, AgentError):
+                    break
+            rec.update(overhead_figures(rec["ref"], rec["tunlab"]) if not rec["error"] else {})
+            say(f"tunlab bench --overhead [{n}/{len(cells)}] {cell.key}: "
+                + (f"ratio {rec['ratio']:.3f}" if "ratio" in rec else rec["error"] or "no figures"))
+        doc["env_end"] = side.env()
+    finally:
+        side.stop()
+        doc["target_info"] = side.info
     doc["machine"]["load_end"] = _load()
     return doc
 
 
 def overhead_table(doc: dict[str, Any]) -> str:
     s = doc["settings"]
-    lines = [f"tunlab bench --overhead: agent figure / bare loop figure (goal >= 0.95); "
-             f"{s['reps']} x {s['ms']} ms; accel {doc['accel']}; load {doc['machine'].get('load_start')}",
-             f"{'cell':<26}{'bare pkt/s':>14}{'spread':>8}{'agent pkt/s':>14}{'spread':>8}{'ratio':>8}"]
+    env = doc.get("env_start", {})
+    lines = [f"tunlab bench --overhead: tunlab loop / reference loop (bench_ref.c), in one "
+             f"{doc['target']} guest (goal >= 0.95); {s['reps']} x {s['ms']} ms each; accel "
+             f"{doc['accel']}; clock source {env.get('clocksource', '?')}; host load "
+             f"{doc['machine'].get('load_start')} -> {doc['machine'].get('load_end', '')}",
+             f"{'cell':<22}{'ref pkt/s':>12}{'spread':>8}{'tunlab pkt/s':>14}{'spread':>8}"
+             f"{'ratio':>8}{'pairs: median':>15}{'min-max':>14}"]
     lines.append("-" * len(lines[-1]))
     for r in doc["cells"]:
         key = Cell.from_dict(r).key
         if "ratio" not in r:
-            lines.append(f"{key:<26}({r['error'] or 'no figures'})")
+            lines.append(f"{key:<22}({r['error'] or 'no figures'})")
             continue
-        b, a = r["bare_stats"], r["agent_stats"]
-        lines.append(f"{key:<26}{b['median_pps']:>14,.0f}{b['spread'] * 100:>7.1f}%"
-                     f"{a['median_pps']:>14,.0f}{a['spread'] * 100:>7.1f}%{r['ratio']:>8.3f}")
+        b, a, p = r["ref_stats"], r["tunlab_stats"], r["pair_ratios"]
+        changed = "" if len(r["clocksources"]) == 1 else f"  clock sources {','.join(r['clocksources'])}!"
+        lines.append(f"{key:<22}{b['median_pps']:>12,.0f}{b['spread'] * 100:>7.1f}%"
+                     f"{a['median_pps']:>14,.0f}{a['spread'] * 100:>7.1f}%{r['ratio']:>8.3f}"
+                     f"{r['pair_median']:>15.3f}{min(p):>8.3f}-{max(p):.3f}{changed}")
+    end = doc.get("env_end", {})
+    if env.get("clocksource") != end.get("clocksource"):
+        lines.append(f"the guest's clock source changed during the run: {env.get('clocksource')} -> "
+                     f"{end.get('clocksource')}")
     return "\n".join(lines) + "\n"
 
 

@@ -60,6 +60,7 @@ def table(results: dict[str, Any]) -> str:
             f"figure: median packets/s; spread = (max-min)/median; cv = stdev/mean"]
     for sk in results.get("skipped", []):
         head.append(f"skipped {sk['name']}: {sk['reason']}")
+    head += clock_notes(results)
     cols = f"{'kind':<6}{'size':>6}  {'mode':<7}{'bpf':<4}"
     for lab in labels:
         cols += f"| {lab[:12]:>12} pkt/s {'spread':>6} {'cv':>5} {'Mbit/s':>9} "
@@ -85,6 +86,23 @@ def table(results: dict[str, Any]) -> str:
             row += f"| {b / a:7.3f}" if a and b else "|       -"
         lines.append(row.rstrip())
     return "\n".join(lines) + "\n"
+
+
+def clock_notes(results: dict[str, Any]) -> list[str]:
+    """One line per target: the guest's clock source, and a warning when it was not the same
+    throughout (a clock source the kernel gives up mid-run changes what a clock read costs)."""
+    lines = []
+    for t in results.get("targets", []):
+        seen = [t.get("env_start", {}).get("clocksource")]
+        seen += [s.get("clocksource") for c in results.get("cells", []) if c.get("target") == t.get("label")
+                 for s in [c.get("warmup") or {}] + c.get("samples", [])]
+        seen.append(t.get("env_end", {}).get("clocksource"))
+        names = list(dict.fromkeys(str(x) for x in seen if x))
+        if len(names) > 1:
+            lines.append(f"WARNING: {t['label']}'s clock source changed during the run: {' -> '.join(names)}")
+        elif names:
+            lines.append(f"{t['label']}: clock source {names[0]}")
+    return lines
 
 
 def _describe_target(t: dict[str, Any]) -> str:

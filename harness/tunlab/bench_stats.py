@@ -7,6 +7,10 @@ Definitions (also in README.md, "Benchmarks", and `tunlab bench --help`):
   is better for every kind: for rtt it is round trips per second).
 - Per cell and target: N samples, each one timed loop of the agent. median; min; max; mean;
   stdev (sample standard deviation, n-1); spread = (max - min) / median.
+- Overhead (`--overhead`): per cell, the median of the tunlab loop's samples / the median of
+  the reference loop's (bench_ref.c), taken alternately in one guest; pair_ratios are the
+  ratios of neighbouring samples, pair_median their median (steadier than the ratio of the
+  medians when the host's load changes during the run).
 - Regression (`--compare`): new_median < old_median * (1 - threshold) AND the intervals
   [median * (1 - spread), median * (1 + spread)] of the two runs do not overlap, i.e.
   new_median * (1 + new_spread) < old_median * (1 - old_spread). A drop the spread explains
@@ -201,6 +205,21 @@ def ratios(results: dict[str, Any], a: str, b: str) -> list[dict[str, Any]]:
             rows.append({"cell": c.key, **c.as_dict(), "a": a, "b": b,
                          "ratio": cb["stats"]["median_pps"] / ca["stats"]["median_pps"]})
     return rows
+
+
+def overhead_figures(ref: list[dict[str, Any]], tunlab: list[dict[str, Any]]) -> dict[str, Any]:
+    """Statistics of both loops' samples and the ratio of their medians; pair_ratios are the
+    ratios of the samples taken next to each other (their spread shows what load did)."""
+    if not ref or not tunlab:
+        return {}
+    rs, ts = cell_stats(ref), cell_stats(tunlab)
+    if not rs["median_pps"]:
+        return {"ref_stats": rs, "tunlab_stats": ts}
+    pairs = [t["pps"] / r["pps"] for r, t in zip(ref, tunlab) if r.get("pps")]
+    clocks = sorted({str(x.get("clocksource", "?")) for x in ref + tunlab})
+    return {"ref_stats": rs, "tunlab_stats": ts, "ratio": ts["median_pps"] / rs["median_pps"],
+            "pair_ratios": [round(x, 4) for x in pairs],
+            "pair_median": statistics.median(pairs) if pairs else math.nan, "clocksources": clocks}
 
 
 def eta_seconds(elapsed: float, done_units: float, total_units: float) -> float | None:

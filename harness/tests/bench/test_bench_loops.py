@@ -1,6 +1,6 @@
-"""The agent's `bench bpf=1` and the bare loop program (tunlab-bench-bare) against this
-machine's tun, each in a private network namespace. Skipped, saying why, where root, tun or
-unshare are missing."""
+"""The agent's `bench` (bpf=1, loop=ref: the reference loops of bench_ref.c), `benchenv`, and
+the bare loop program (tunlab-bench-bare) against this machine's tun, each in a private
+network namespace. Skipped, saying why, where root, tun or unshare are missing."""
 
 import os
 import shutil
@@ -69,6 +69,64 @@ def test_bench_without_bpf_reports_no_listener_keys(netns):
 def test_bench_bpf_takes_only_0_or_1(netns):
     r = agent_session(netns, *SETUP, f"bench h=1 kind=write size=100 ms=50 local={LOCAL} peer={PEER} bpf=2")
     assert r[3][0] == "err" and "EARG" in r[3][2]
+
+
+@pytest.mark.parametrize("loop", ["ref", "tunlab"])
+@pytest.mark.parametrize("kind", ["write", "read", "rtt"])
+def test_both_loops_move_the_expected_packets_until_the_deadline(netns, kind, loop):
+    r = agent_session(netns, *SETUP, f"bench h=1 kind={kind} size=300 ms=150 local={LOCAL} peer={PEER} "
+                                     f"loop={loop}")
+    word, kv, line = r[3]
+    assert word == "ok", line
+    packets = int(kv["packets"])
+    assert packets > 0 and int(kv["bytes"]) == packets * 300, line
+    assert kv["errors"] == "0" and kv["unexpected"] == "0", line
+    # the clock is read once per batch, but the loop still ends only after its deadline
+    assert int(kv["ns"]) >= 150_000_000, line
+
+
+def test_reference_loop_has_no_latency_figures_and_no_listener(netns):
+    r = agent_session(netns, *SETUP,
+                      f"bench h=1 kind=rtt size=64 ms=50 local={LOCAL} peer={PEER} loop=ref",
+                      f"bench h=1 kind=rtt size=64 ms=50 local={LOCAL} peer={PEER} loop=ref bpf=1",
+                      f"bench h=1 kind=rtt size=64 ms=50 local={LOCAL} peer={PEER} loop=fast")
+    assert r[3][0] == "ok" and "rtt_avg_ns" not in r[3][1], r[3][2]
+    assert r[4][0] == "err" and "EARG" in r[4][2] and "bpf" in r[4][2]
+    assert r[5][0] == "err" and "EARG" in r[5][2] and "loop" in r[5][2]
+
+
+def test_rtt_times_one_round_trip_in_64(netns):
+    r = agent_session(netns, *SETUP, f"bench h=1 kind=rtt size=64 ms=200 local={LOCAL} peer={PEER}")
+    word, kv, line = r[3]
+    assert word == "ok" and kv["errors"] == "0", line
+    packets = int(kv["packets"])
+    # sequence numbers 1, 65, 129, ... are timed (BENCH_RTT_EVERY in bench.h)
+    assert int(kv["rtt_samples"]) == (packets + 63) // 64, line
+    assert 0 < int(kv["rtt_min_ns"]) <= int(kv["rtt_avg_ns"]) <= int(kv["rtt_max_ns"]), line
+
+
+@pytest.mark.parametrize("loop", ["ref", "tunlab"])
+def test_bench_leaves_the_device_blocking_mode_as_it_was(netns, loop):
+    # the loops make the device non-blocking for their run: afterwards, with nothing to
+    # read, a blocking device still waits (ETIMEDOUT) and a non-blocking one says EAGAIN
+    bench = f"bench h=1 kind=rtt size=64 ms=20 local={LOCAL} peer={PEER} loop={loop}"
+    blocking = agent_session(netns, *SETUP, bench, "read h=1")
+    nonblocking = agent_session(netns, "open nonblock=1", *SETUP[1:], bench, "read h=1")
+    assert blocking[3][0] == "ok" and nonblocking[3][0] == "ok", (blocking[3][2], nonblocking[3][2])
+    assert blocking[4][0] == "err" and "ETIMEDOUT" in blocking[4][2], blocking[4][2]
+    assert nonblocking[4][0] == "err" and "EAGAIN" in nonblocking[4][2], nonblocking[4][2]
+
+
+def test_clock_source_is_reported_with_every_figure_and_by_benchenv(netns):
+    current = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+    if not os.path.exists(current):
+        pytest.skip(f"this machine has no {current}")
+    expected = open(current).read().strip()
+    r = agent_session(netns, *SETUP, f"bench h=1 kind=write size=64 ms=20 local={LOCAL} peer={PEER}",
+                      "benchenv")
+    assert r[3][0] == "ok" and r[3][1]["clocksource"] == expected, r[3][2]
+    assert r[4][0] == "ok" and r[4][1]["clocksource"] == expected, r[4][2]
+    assert expected in r[4][1]["clocksources"].split(","), r[4][2]
 
 
 def test_bare_program_prints_parsable_lines(netns):

@@ -1,6 +1,5 @@
 """`tunlab bench` end to end on the linux target: a tiny matrix in a real guest (with `--vs
-kpi`, skipped with targets' reason while kpi cannot run), and the overhead run, whose /init
-runs the bare loop program before the agent."""
+kpi`), and the overhead run (the tunlab loops against the reference loops in one guest)."""
 
 import csv
 import json
@@ -43,16 +42,22 @@ def test_tiny_matrix_writes_every_file(tmp_path, capsys):
     assert cli_main(["bench", "--from", str(out / "results.json"), "--compare", str(out / "results.json")]) == 0
 
 
-def test_overhead_run_reads_the_bare_loop_from_the_console(tmp_path, capsys):
+def test_overhead_run_alternates_the_reference_and_tunlab_loops(tmp_path, capsys):
     out = tmp_path / "overhead"
-    status = cli_main(["bench", "--overhead", "--overhead-cells", "rtt:64", "--reps", "2", "--ms", "200",
-                       "--warmup-ms", "50", "--out", str(out)])
+    status = cli_main(["bench", "--overhead", "--overhead-cells", "rtt:64,read:1400", "--reps", "2",
+                       "--ms", "200", "--warmup-ms", "50", "--out", str(out)])
     printed = capsys.readouterr()
     assert status == 0, printed.out + printed.err
     doc = json.loads((out / "overhead.json").read_text())
-    cell = doc["cells"][0]
-    assert cell["bare_arg"] == "rtt,64,200,reps=2,warmup=50,mtu=1500"
-    assert len(cell["bare"]) == 2 and len(cell["agent"]) == 2
-    # the same loops with and without the agent around them: the same order of magnitude
-    assert 0.5 < cell["ratio"] < 2.0
-    assert "rtt/64/plain/-" in printed.out
+    assert doc["schema"] == "tunlab-bench-overhead/2" and doc["target"] == "linux"
+    # what can change a figure is recorded: the guest's clock source and its kernel's tsc lines
+    env = doc["env_start"]
+    assert env["clocksource"] in env["clocksources"].split(",")
+    assert any("tsc" in line for line in env["clock_log"]) and env["cpu"]
+    for cell in doc["cells"]:
+        assert cell["error"] == "" and len(cell["ref"]) == 2 and len(cell["tunlab"]) == 2, cell
+        for s in cell["ref"] + cell["tunlab"]:
+            assert s["packets"] > 0 and s["errors"] == 0 and s["clocksource"] == env["clocksource"], s
+        assert "rtt_avg_ns" not in cell["ref"][0]  # the reference loop times nothing per packet
+        assert cell["ratio"] > 0 and len(cell["pair_ratios"]) == 2
+    assert "rtt/64/plain/-" in printed.out and "read/1400/plain/-" in printed.out

@@ -170,11 +170,21 @@ def test_parse_overhead_cells():
 
 
 def test_overhead_table():
-    b = [{"pps": 100.0, "mbps": 1.0}, {"pps": 102.0, "mbps": 1.0}]
-    a = [{"pps": 98.0, "mbps": 1.0}, {"pps": 99.0, "mbps": 1.0}]
-    doc = {"settings": {"reps": 2, "ms": 100}, "accel": "tcg", "machine": {"load_start": "1"},
-           "cells": [{**Cell("rtt", 64, "plain", False).as_dict(), "bare_stats": cell_stats(b),
-                      "agent_stats": cell_stats(a), "ratio": 98.5 / 101.0, "error": ""},
-                     {**Cell("read", 64, "plain", False).as_dict(), "error": "bare: boom"}]}
+    from tunlab.bench_stats import overhead_figures
+    ref = [{"pps": 100.0, "mbps": 1.0, "clocksource": "tsc"}, {"pps": 102.0, "mbps": 1.0, "clocksource": "tsc"}]
+    ours = [{"pps": 98.0, "mbps": 1.0, "clocksource": "tsc"}, {"pps": 99.0, "mbps": 1.0, "clocksource": "hpet"}]
+    doc = {"settings": {"reps": 2, "ms": 100}, "accel": "tcg", "target": "linux",
+           "machine": {"load_start": "1"}, "env_start": {"clocksource": "tsc"}, "env_end": {"clocksource": "hpet"},
+           "cells": [{**Cell("rtt", 64, "plain", False).as_dict(), **overhead_figures(ref, ours), "error": ""},
+                     {**Cell("read", 64, "plain", False).as_dict(), "error": "boom"}]}
     text = bench.overhead_table(doc)
-    assert "0.975" in text and "(bare: boom)" in text
+    assert "0.975" in text and "(boom)" in text
+    assert "clock sources hpet,tsc!" in text and "changed during the run: tsc -> hpet" in text
+
+
+def test_table_warns_when_the_clock_source_changed():
+    doc = fake_results(cells=[Cell("rtt", 64, "plain", False)])
+    doc["targets"][0]["env_start"] = {"clocksource": "tsc"}
+    assert "linux: clock source tsc" in bench_report.table(doc)
+    doc["cells"][0]["samples"][1]["clocksource"] = "hpet"
+    assert "WARNING: linux's clock source changed during the run: tsc -> hpet" in bench_report.table(doc)

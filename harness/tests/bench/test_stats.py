@@ -1,11 +1,12 @@
-"""The bench's numbers: the matrix, per-cell statistics, the regression rule, ratios."""
+"""The bench's numbers: the matrix, per-cell statistics, the regression rule, ratios, the
+overhead figures."""
 
 import math
 
 import pytest
 
-from tunlab.bench_stats import (Cell, cell_stats, compare, eta_seconds, judge, matrix, parse_list,
-                                ratios, summarize)
+from tunlab.bench_stats import (Cell, cell_stats, compare, eta_seconds, judge, matrix,
+                                overhead_figures, parse_list, ratios, summarize)
 
 
 def test_matrix_is_every_combination_in_order():
@@ -133,3 +134,29 @@ def test_eta():
     assert eta_seconds(0, 0, 10) is None
     assert eta_seconds(10.0, 2, 10) == pytest.approx(40.0)
     assert eta_seconds(10.0, 10, 10) == 0.0
+
+
+def _s(pps: float, clock: str = "tsc") -> dict:
+    return {"pps": pps, "mbps": pps / 1000, "errors": 0, "clocksource": clock}
+
+
+def test_overhead_ratio_is_tunlab_median_over_reference_median():
+    ref = [_s(100), _s(200), _s(120)]
+    ours = [_s(90), _s(150), _s(60)]
+    f = overhead_figures(ref, ours)
+    assert f["ratio"] == pytest.approx(90 / 120)
+    # pairs are taken sample by sample, in the order they ran
+    assert f["pair_ratios"] == [0.9, 0.75, 0.5] and f["pair_median"] == 0.75
+    assert f["ref_stats"]["median_pps"] == 120 and f["tunlab_stats"]["median_pps"] == 90
+    assert f["clocksources"] == ["tsc"]
+
+
+def test_overhead_names_every_clock_source_its_samples_ran_on():
+    f = overhead_figures([_s(100), _s(100, "hpet")], [_s(100), _s(50, "hpet")])
+    assert f["clocksources"] == ["hpet", "tsc"]
+
+
+def test_overhead_without_both_loops_or_a_reference_figure_has_no_ratio():
+    assert overhead_figures([], [_s(1)]) == {}
+    assert overhead_figures([_s(1)], []) == {}
+    assert "ratio" not in overhead_figures([_s(0)], [_s(5)])
