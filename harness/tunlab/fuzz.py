@@ -353,6 +353,26 @@ def _renumber(steps: list[Step], offset: int) -> list[Step]:
     return out
 
 
+def _is_placeholder(v: str) -> bool:
+    return v.isdigit() and 1000 < int(v) < 1_000_000
+
+
+def _bind_dangling(steps: list[Step]) -> list[Step]:
+    """A placeholder handle whose producing step a mutation removed (or that a splice put
+    before it) becomes 0, no such handle, as repro.bind does for a shortened repro file."""
+    made: dict[str, set[str]] = {k: set() for k in repro.HANDLE_KEYS}
+    out = []
+    for s in steps:
+        if any(k in made and _is_placeholder(v) and v not in made[k] for k, v in s.args):
+            s = Step(s.verb, tuple((k, "0") if k in made and _is_placeholder(v) and v not in made[k]
+                                   else (k, v) for k, v in s.args), s.reply)
+        out.append(s)
+        for k, v in repro.reply_fields(s.reply).items():
+            if k in made:
+                made[k].add(v)
+    return out
+
+
 class Mutator:
     """Changes a corpus program a little, keeping its handles meaningful: new calls draw on
     the handles the steps before them produce."""
@@ -389,7 +409,7 @@ class Mutator:
                     steps.insert(i, steps[i])
             else:
                 steps = self._new_arg(steps)
-        return steps[:MAX_STEPS]
+        return _bind_dangling(steps[:MAX_STEPS])
 
     def _new_arg(self, steps: list[Step]) -> list[Step]:
         rng = self.rng

@@ -1,7 +1,8 @@
 """Repro files and the fuzzer on kpi, end to end: a driver with O5 broken fails its
 conformance test, the repro.txt it leaves reproduces the failure on that driver, not on
-ours, and minimizes; a short fuzz run of our driver ends with a summary and nothing left
-running; a planted leak is found by a leak repro."""
+ours, and minimizes; a short fuzz run of our driver is guided by the driver's coverage,
+ends with a summary and leaves nothing running; a planted leak is found by a leak repro;
+the agent's cov verb counts the driver's edges."""
 
 from __future__ import annotations
 
@@ -103,6 +104,12 @@ def test_a_short_fuzz_run_reports_saves_each_finding_with_its_repro_and_leaves_n
     summary = json.loads((tmp_path / "fz" / "summary.json").read_text())
     assert summary["execs"] > 20 and summary["programs"] > 1
     assert "execs/s" in out.stdout and "findings" in out.stdout
+    # guided by the driver's edges: the progress line shows them, the corpus holds the
+    # programs that added one
+    assert summary["guided"] and 0 < summary["edges"] <= summary["edges_total"], summary
+    assert " driver edges" in out.stdout and "cov " in out.stdout
+    corpus = list((tmp_path / "fz" / "corpus").glob("*.json"))
+    assert summary["corpus"] == len(corpus) > 0
     assert len(summary["findings"]) == len({f["title"] for f in summary["findings"]})  # deduplicated
     for f in summary["findings"]:
         d = Path(f["directory"])
@@ -112,3 +119,19 @@ def test_a_short_fuzz_run_reports_saves_each_finding_with_its_repro_and_leaves_n
             assert len(repro.load(d / "repro.min.txt").steps) <= len(r.steps)
     ps = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
     assert ps.stdout.strip() == "", f"left running: {ps.stdout}"
+
+
+def test_the_san_agents_cov_verb_counts_the_drivers_edges_since_a_reset(tmp_path):
+    from tunlab.targets.kpi import agent_binary
+    agent = agent_binary(RunConfig(target="kpi", driver="ours"))
+    script = "TL1 1 cov op=reset\nTL1 2 cov\nTL1 3 open\nTL1 4 cov\nTL1 5 cov op=reset\nTL1 6 cov\nTL1 7 cov op=x\n"
+    res = subprocess.run([str(agent), "--stdio"], input=script, capture_output=True, text=True, timeout=60)
+    replies = {int(line.split()[1]): line for line in res.stdout.splitlines() if not line.startswith("TL1 0 ")}
+    fields = {i: dict(t.split("=", 1) for t in replies[i].split()[3:]) for i in (1, 2, 4, 6)}
+    total = int(fields[1]["total"])
+    assert total > 100 and all(int(f["total"]) == total for f in fields.values())
+    assert len(fields[2]["map"]) == 2 * ((total + 7) // 8)
+    hit_open = int(fields[4]["hit"])
+    assert int(fields[2]["hit"]) == 0 < hit_open == bin(int.from_bytes(bytes.fromhex(fields[4]["map"]), "little")).count("1")
+    assert int(fields[6]["hit"]) == 0
+    assert replies[7].startswith("TL1 7 err EARG")
