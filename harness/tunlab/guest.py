@@ -48,7 +48,8 @@ class Guest:
         self.watcher: ConsoleWatcher | None = None
         self.client: AgentClient | None = None
         self.hello: dict[str, str] = {}
-        self.boot_seconds = 0.0
+        self.boot_seconds = 0.0   # launch -> agent ready (booted or restored)
+        self.restored_from: Path | None = None  # the saved state it started from, if any
         self._broken = ""
         self.pcap: PcapWriter | None = None
         self.ended = ""  # how the guest ended, once stop() has run
@@ -60,7 +61,26 @@ class Guest:
              run_dir: Path | None = None, echo: Callable[[str], None] | None = None) -> "Guest":
         """Launch the VM and wait until the agent answers `hello`."""
         run_dir = run_dir or new_run_dir(spec.target)
-        guest = cls(create_machine(backend, spec, run_dir, accel), for_accel(accel))
+        return cls._launch(create_machine(backend, spec, run_dir, accel), accel, echo)
+
+    @classmethod
+    def restore(cls, spec: GuestSpec, state: Path, backend: str = "qemu", accel: str = "tcg",
+                run_dir: Path | None = None, echo: Callable[[str], None] | None = None) -> "Guest":
+        """Start the VM from a state saved at agent-ready (snapshot.py) instead of booting
+        it, and wait until the agent answers `hello` (the caller checks who answered)."""
+        run_dir = run_dir or new_run_dir(spec.target)
+        machine = create_machine(backend, spec, run_dir, accel)
+        restore_from = getattr(machine, "restore_from", None)
+        if restore_from is None:
+            raise SetupError(f"the {backend} backend cannot start a guest from a saved state")
+        restore_from(state)
+        return cls._launch(machine, accel, echo, restored_from=state)
+
+    @classmethod
+    def _launch(cls, machine: Machine, accel: str, echo: Callable[[str], None] | None,
+                restored_from: Path | None = None) -> "Guest":
+        guest = cls(machine, for_accel(accel))
+        guest.restored_from = restored_from
         try:
             guest._start(echo)
         except BaseException:
@@ -82,6 +102,22 @@ class Guest:
         self.client = AgentClient(ctl, ctl, self.run_dir / "agent.log", self.timeouts.request,
                                   self.check_alive, where=f"\n(logs: {self.run_dir})",
                                   on_close=self._control_closed, on_timeout=self.hang_report)
+        if self.restored_from is not None:
+            # The saved agent announced itself to the harness that saved it and waits for a
+            # request: the hello below is the first byte on this COM2.
+            self.client.note(f"restoring {self.spec.name} from {self.restored_from} "
+                             f"({self.machine.describe_exit()})")
+        else:
+            self._wait_agent_start()
+        reply = self.client.request("hello")
+        self.hello = dict(reply.fields)
+        self._check_driver()
+        self.boot_seconds = time.monotonic() - t0
+        how = " (restored)" if self.restored_from is not None else ""
+        self.client.note(f"agent ready {self.boot_seconds:.2f} s after launch{how}: {reply.line}")
+
+    def _wait_agent_start(self) -> None:
+        assert self.client is not None and self.watcher is not None
         self.client.note(f"booting {self.spec.name} ({self.machine.describe_exit()})")
         # The agent announces itself with a log frame once it has opened COM2; anything sent
         # before that could be lost in the UART, so wait for it before saying hello.
@@ -93,11 +129,6 @@ class Guest:
             raise GuestDied(f"the guest agent did not start within {left:.0f} s of launch "
                             f"(no frame on COM2)\n{self._explain()}--- console tail ({self.watcher.log_path}) ---\n"
                             f"{self.watcher.tail()}")
-        reply = self.client.request("hello")
-        self.hello = dict(reply.fields)
-        self._check_driver()
-        self.boot_seconds = time.monotonic() - t0
-        self.client.note(f"agent ready {self.boot_seconds:.2f} s after launch: {reply.line}")
 
     # -- health ---------------------------------------------------------------------------
     @property
@@ -229,9 +260,9 @@ class Guest:
         return dev
 
     # -- the end --------------------------------------------------------------------------
-    def stop(self) -> str:
-        """Power the guest off cleanly if it is healthy, else kill it. Returns how it ended.
-        Idempotent. Tolerates a dead guest, a dead channel and a full disk: the VM is always
+    def stop(self, clean: bool = True) -> str:
+        """Power the guest off cleanly if it is healthy (and `clean`), else kill it. Returns
+        how it ended. Idempotent. Tolerates a dead guest, a dead channel and a full disk: the VM is always
         killed and every log closed, even when a step fails or Ctrl-C comes (which then goes
         on up, after the clean-up)."""
         if self.ended:
@@ -243,6 +274,8 @@ class Guest:
         try:
             if interrupted:
                 how = "killed (interrupted)"
+            elif not clean:
+                how = "killed (not needed again)"
             elif self._alive_quietly() and not self.broken and self.client is not None:
                 how = self._poweroff()
         finally:

@@ -43,7 +43,7 @@ _CMDLINE_RE = re.compile(r" \\$|^-[a-z]|^[A-Z_]+=\S*( \\)?$|^/\S+qemu")  # the c
 _counter = itertools.count(1)
 
 # Drive interfaces: libvirt's bus and the device-name prefix QEMU's `if=` maps to.
-_BUSES = {"ide": ("ide", "hd"), "virtio": ("virtio", "vd"), "scsi": ("scsi", "sd"), "sata": ("sata", "sd")}
+_BUSES = {"ide": ("ide", "hd"), "virtio": ("virtio", "vd"), "sata": ("sata", "sd")}
 _SHUTOFF_REASONS = {0: "unknown", 1: "guest shut down", 2: "destroyed", 3: "crashed", 4: "migrated",
                     5: "saved", 6: "failed to start", 7: "restored from a snapshot", 8: "daemon"}
 _STATES = {0: "no state", 1: "running", 2: "blocked", 3: "paused", 4: "shutting down", 5: "shut off",
@@ -60,12 +60,7 @@ def domain_name(spec_name: str, pid: int | None = None, n: int | None = None, to
 
 
 def _drive_xml(i: int, d: Drive, seen: dict[str, int], machine: str = "pc") -> str:
-    if d.interface not in _BUSES:
-        raise SetupError(f"drive {d.path}: interface {d.interface!r} is not supported by the libvirt "
-                         f"backend (use one of {', '.join(_BUSES)})")
-    if d.media not in ("disk", "cdrom"):
-        raise SetupError(f"drive {d.path}: media {d.media!r} must be disk or cdrom")
-    bus, prefix = _BUSES[d.interface]
+    bus, prefix = _BUSES[d.interface]  # machine.resolve checked the interface and media
     # QEMU's `index=i` on IDE is bus i//2, unit i%2: hda, hdb, hdc, hdd name the same slots.
     # Other buses are numbered in the order their drives appear.
     by_index = bus == "ide"
@@ -188,6 +183,31 @@ def domain_xml(spec: GuestSpec, accel: str, name: str, console_path: Path, contr
         f"</domain>\n")
 
 
+def restore_xml(saved: str, serial_paths: tuple[Path, Path], spec: GuestSpec,
+                metadata: dict[str, str]) -> str:
+    """A saved domain's XML (virDomainSaveImageGetXMLDesc) as another guest restores it: the
+    serial ports' sockets (COM1, COM2 in order), the disks' files (the spec's drives, in
+    order) and the <tunlab:run> metadata are this guest's. The name and UUID stay the saved
+    ones (libvirt refuses others), so one daemon runs one restore of a snapshot at a time."""
+    ET.register_namespace("qemu", QEMU_NS)
+    ET.register_namespace("tunlab", NAMESPACE)
+    root = ET.fromstring(saved)
+    serials = root.findall("./devices/serial/source")
+    if len(serials) < 2:
+        raise SetupError("the saved domain's XML has fewer than two serial ports")
+    for src, path in zip(serials, serial_paths):
+        src.set("path", str(path))
+    for disk, drive in zip(root.findall("./devices/disk"), spec.drives):
+        src = disk.find("source")
+        if src is not None:
+            src.set("file", str(drive.path))
+    run = root.find(f"./metadata/{{{NAMESPACE}}}run")
+    if run is not None:
+        for k, v in metadata.items():
+            run.set(k, v)
+    return ET.tostring(root, encoding="unicode")
+
+
 def qemu_pid(name: str) -> int | None:
     """The pid of the QEMU process running domain `name` on this host (None when there is none
     here: it ended, or the daemon is on another host)."""
@@ -254,6 +274,9 @@ class LibvirtMachine(Machine):
         self._pid: int | None = None
         self._final = ""  # the state it ended in, kept once the domain is undefined
         self._tmp_dir: Path | None = None
+        self.incoming: Path | None = None  # a saved state to start from (restore_from)
+        self._log_start = 0  # where this run's part of libvirt's QEMU log begins (a restore
+                             # appends to the log of the domain it restores)
 
     # -- start ----------------------------------------------------------------------------
     def _socket_dir(self) -> Path:
@@ -280,12 +303,16 @@ class LibvirtMachine(Machine):
                 p.unlink(missing_ok=True)
             meta = {"host": socket.gethostname(), "pid": str(os.getpid()),
                     "started": libvirt_daemon.start_time(os.getpid()), "run_dir": str(self.run_dir)}
-            xml = domain_xml(absolute_paths(self.spec), self.accel, self.name, *paths, metadata=meta)
-            (self.run_dir / "domain.xml").write_text(xml)
             deadline = time.monotonic() + max(connect_timeout, 30.0)
             try:
-                self.dom = lv_call(conn.defineXML, xml)
-                lv_call(self.dom.createWithFlags, lv.VIR_DOMAIN_START_PAUSED)
+                if self.incoming is not None:
+                    self._restore_paused(conn, paths, meta)
+                else:
+                    xml = domain_xml(absolute_paths(self.spec), self.accel, self.name, *paths,
+                                     metadata=meta)
+                    (self.run_dir / "domain.xml").write_text(xml)
+                    self.dom = lv_call(conn.defineXML, xml)
+                    lv_call(self.dom.createWithFlags, lv.VIR_DOMAIN_START_PAUSED)
             except lv.libvirtError as e:
                 raise GuestDied(f"libvirt could not start domain {self.name} ({ep.uri}): "
                                 f"{e.get_error_message()}{self._log_hint()}") from None

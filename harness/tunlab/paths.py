@@ -24,7 +24,7 @@ GUEST_IMAGE_DIR = REPO / "guest-image"
 LOGS = BUILD / "logs"
 
 # What tunlab keeps in the cache (remove-cache removes exactly these).
-CACHE_PARTS = ("debs", "guest", "images", "dragonfly")
+CACHE_PARTS = ("debs", "guest", "images", "dragonfly", "snapshots")
 
 
 def cache_dir(environ: dict | os._Environ = os.environ) -> Path:

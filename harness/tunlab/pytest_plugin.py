@@ -7,9 +7,11 @@ Options (the run configuration, runconfig.OPTIONS): --target, --driver, --backen
 @pytest.mark.tun_api("bsd") only on targets whose tun speaks that API (targets/). Tests for
 another target are deselected, not skipped.
 
-On a target whose guest is a host process (kpi) every test gets a fresh one. A VM guest
-serves many tests; one that crashed, hung, broke the protocol or whose test failed is
-thrown away and the next test gets a fresh one. Only a target that cannot run on this
+On a target whose guest is a host process (kpi) every test gets a fresh one. A VM guest is
+restored per test from a snapshot saved at agent-ready where the target's guests can be
+(--fresh auto; snapshot.py); with --fresh reuse one serves many tests, and one that crashed,
+hung, broke the protocol or whose test failed is thrown away and the next test gets a fresh
+one. Only a target that cannot run on this
 machine skips its tests; any other set-up failure is an error.
 """
 
@@ -22,7 +24,7 @@ from typing import Iterator
 
 import pytest
 
-from tunlab import conformance, junit, libvirt_daemon, logdirs, targets
+from tunlab import conformance, junit, libvirt_daemon, logdirs, snapshot, targets
 from tunlab.errors import SettingError, SetupError, TargetUnavailable, TunlabError, UsageError
 from tunlab.guest import Guest
 from tunlab.packets import LOCAL, PEER
@@ -61,8 +63,12 @@ def pytest_configure(config: pytest.Config) -> None:
                             "one of these APIs (bsd, linux)")
     config.addinivalue_line("markers", "vm: the test boots guests of its own")
     try:
-        config.stash[CONFIG_KEY] = RunConfig.from_values(config.getoption)
+        config.stash[CONFIG_KEY] = cfg = RunConfig.from_values(config.getoption)
         check_settings()
+        snapshot.keep_count()
+        target = targets.get(cfg.target)
+        snapshot.resolve_mode(cfg.fresh, target.uses_vm, target.snapshots,
+                              bool(config.getoption("record", False)))
     except (UsageError, SettingError) as e:
         raise pytest.UsageError(str(e)) from None
     conformance.register(config)
@@ -74,8 +80,9 @@ def run_config(config: pytest.Config) -> RunConfig:
 
 
 class GuestPool:
-    """Hands out a healthy guest, booting a new one when there is none, the last broke, or
-    the target's guests are cheap enough to give every test its own."""
+    """Hands out a healthy guest: with --fresh restore (auto, where the target's guests can be
+    saved) every test gets one restored from a snapshot (snapshot.py); with boot, one booted
+    for it; with reuse, one guest serves tests until it breaks or a test fails."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -87,6 +94,11 @@ class GuestPool:
         self._vcpu_plans: dict[int, targets.TargetPlan] = {}  # guests of vcpus(N) tests
         self._skip = ""
         self._error: SetupError | None = None
+        self.record = bool(config.getoption("record", False))
+        # --fresh as it applies here (checked in pytest_configure): restore, boot or reuse
+        self.fresh = snapshot.resolve_mode(self.cfg.fresh, self.target.uses_vm,
+                                           self.target.snapshots, self.record)
+        self._snapshots: snapshot.Snapshots | None = None
 
     @property
     def accel(self) -> str:
@@ -95,7 +107,7 @@ class GuestPool:
     @property
     def fresh_per_test(self) -> bool:
         # --record: a guest per test, so that a failing test's recording is its own
-        return not self.target.uses_vm or bool(self.config.getoption("record", False))
+        return self.fresh != "reuse" or self.record
 
     def skip_all(self, reason: str) -> None:
         """Every test that needs a guest from this pool is skipped with `reason` (the
@@ -127,11 +139,16 @@ class GuestPool:
     def boot(self, run_dir: Path | None = None, vcpus: int = 0) -> Guest:
         p = self.plan(vcpus)
         spec = p.spec
-        if self.config.getoption("record", False) and p.target.uses_vm:
+        if self.record and p.target.uses_vm:
             from tunlab import replay  # QEMU record mode (issue 15)
             run_dir = run_dir or logdirs.new_run_dir(BUILD / "logs", p.spec.target)
             spec = replay.record_spec(spec, run_dir, p.accel)
-        guest = Guest.boot(spec, backend=p.backend, accel=p.accel, run_dir=run_dir)
+        if self.fresh == "restore" and p is self._plan:  # a vcpus(N) test's guest boots
+            if self._snapshots is None:
+                self._snapshots = snapshot.Snapshots(spec, p.backend, p.accel)
+            guest = self._snapshots.guest(run_dir)
+        else:
+            guest = Guest.boot(spec, backend=p.backend, accel=p.accel, run_dir=run_dir)
         self.boots.append(guest.boot_seconds)
         return guest
 
@@ -146,8 +163,14 @@ class GuestPool:
 
     def discard(self) -> None:
         if self.current is not None:
-            self.current.stop()
+            stop(self.current)
             self.current = None
+
+
+def stop(guest: Guest) -> None:
+    """Stop a guest after its test: a restored one is killed (it is never used again, and
+    its state came from a guest that booted and answered), any other is powered off."""
+    guest.stop(clean=guest.restored_from is None)
 
 
 @pytest.fixture(scope="session")
@@ -205,7 +228,7 @@ def fresh_guest(guest_pool: GuestPool, test_logs: Path) -> Iterator[Guest]:
     try:
         yield g
     finally:
-        g.stop()
+        stop(g)
 
 
 @pytest.fixture

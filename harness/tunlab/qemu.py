@@ -156,6 +156,8 @@ class QemuMachine(ProcessMachine):
         self.command: list[str] = []
         self.sock_dir: Path | None = None   # holds the QMP socket while QEMU runs
         self.qmp_path: Path | None = None
+        self.incoming: Path | None = None   # a saved state to start from (restore_from)
+        self._incoming_fds: tuple[int, ...] = ()
 
     def start(self, connect_timeout: float) -> None:
         if not shutil.which(QEMU):
@@ -173,20 +175,25 @@ class QemuMachine(ProcessMachine):
             listeners[name] = (srv, path)
         self.command = qemu_command(self.spec, self.accel, listeners["console"][1],
                                     listeners["control"][1], self.qmp_path)
+        self.command += self._incoming_args()
         (self.run_dir / "qemu.cmdline").write_text(shlex.join(self.command) + "\n")
         try:
             with open(self.stderr_path, "wb") as err:
                 self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=err,
                                              stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-                                             start_new_session=True)
+                                             start_new_session=True, pass_fds=self._incoming_fds)
             track(self)
+            self._close_incoming()
             # QEMU connects the chardevs in command-line order: console first.
             self.console = self._accept(listeners["console"][0], connect_timeout)
             self.control = self._accept(listeners["control"][0], connect_timeout)
+            if self.incoming:
+                self._wait_loaded(connect_timeout)
         except BaseException:
             self.kill()
             raise
         finally:
+            self._close_incoming()
             for srv, path in listeners.values():
                 srv.close()
                 path.unlink(missing_ok=True)
@@ -206,6 +213,85 @@ class QemuMachine(ProcessMachine):
             return qmp.hmp(self.qmp_path, command, timeout)
         except qmp.QMPError as e:
             raise MonitorUnavailable(str(e)) from None
+
+    # -- snapshots (snapshot.py) -----------------------------------------------------------
+    def restore_from(self, state: Path) -> None:
+        """Start (the next start()) from a state save_state wrote instead of booting. The
+        command line is the one the state was saved from, so that the devices match; QEMU
+        runs the guest as soon as the state is loaded (no -S) and exits if it cannot load it."""
+        self.incoming = state
+
+    def _incoming_args(self) -> list[str]:
+        """-incoming fd:N, the state file open on N: QEMU reads it itself (QEMU 7.2 has no
+        file: URI, and exec:cat costs a process and a pipe; measured slower)."""
+        self._close_incoming()
+        if not self.incoming:
+            return []
+        fd = os.open(self.incoming, os.O_RDONLY | os.O_CLOEXEC)
+        self._incoming_fds = (fd,)
+        return ["-incoming", f"fd:{fd}"]
+
+    def _close_incoming(self) -> None:
+        for fd in self._incoming_fds:
+            os.close(fd)
+        self._incoming_fds = ()
+
+    def _wait_loaded(self, timeout: float) -> None:
+        """Wait until QEMU has loaded the saved state and runs the guest: a byte sent to a
+        UART before its saved registers are loaded would be overwritten by them."""
+        assert self.qmp_path is not None
+        deadline = time.monotonic() + timeout
+        status = "no monitor yet"
+        while True:
+            if not self.alive():
+                raise GuestDied(f"QEMU could not load the saved state {self.incoming}: "
+                                f"{self.describe_exit()}")
+            try:
+                with qmp.QMPClient(self.qmp_path, max(0.1, deadline - time.monotonic())) as q:
+                    while True:
+                        status = q.execute("query-status").get("status", "")
+                        if status == "running":
+                            return
+                        if status == "paused":  # saved stopped (save_state): run it now
+                            q.execute("cont")
+                            continue
+                        if status not in ("inmigrate", "prelaunch"):
+                            raise GuestDied(f"QEMU is {status!r} after loading the saved state "
+                                            f"{self.incoming}, not running (see {self.stderr_path})")
+                        if time.monotonic() > deadline:
+                            break
+                        time.sleep(0.005)
+            except qmp.QMPError as e:
+                status = str(e)
+            if time.monotonic() > deadline:
+                raise GuestDied(f"QEMU did not load the saved state {self.incoming} within "
+                                f"{timeout:.0f} s ({status}; see {self.stderr_path})")
+            time.sleep(0.01)
+
+    def save_state(self, path: Path, timeout: float) -> None:
+        """Stop the guest and write its whole state (RAM, devices, the UARTs' registers) to
+        `path` (QMP migrate to a file). QEMU stays, stopped, until killed."""
+        if self.qmp_path is None or not self.alive():
+            raise GuestDied("QEMU is not running: nothing to save")
+        deadline = time.monotonic() + timeout
+        try:
+            with qmp.QMPClient(self.qmp_path, timeout) as q:
+                q.execute("stop")
+                q.execute("migrate", {"uri": f"exec:cat > {shlex.quote(str(path))}"})
+                while True:
+                    state = q.execute("query-migrate", timeout=max(0.1, deadline - time.monotonic()))
+                    status = state.get("status", "") if isinstance(state, dict) else ""
+                    if status == "completed":
+                        return
+                    if status in ("failed", "cancelled"):
+                        raise GuestDied(f"QEMU could not save the guest's state to {path}: "
+                                        f"{state.get('error-desc', status)}")
+                    if time.monotonic() > deadline:
+                        raise GuestDied(f"QEMU did not save the guest's state within "
+                                        f"{timeout:.0f} s (migration {status or 'not started'})")
+                    time.sleep(0.01)
+        except qmp.QMPError as e:
+            raise GuestDied(f"saving the guest's state: {e}") from None
 
     def _accept(self, srv: socket.socket, timeout: float) -> socket.socket:
         deadline = time.monotonic() + timeout

@@ -137,6 +137,11 @@ OPTIONS = (
            f"{GDB_PORT}); the guest boots at once and the gdb command to attach is printed. "
            f"gdb attached stops the guest (continue or detach lets it go on); requests "
            f"time out meanwhile: raise TUNLAB_TIMEOUT_SCALE", type=parse_port, nargs="?", const=GDB_PORT, metavar="PORT"),
+    Option("--fresh", "a guest per test, or one for many: auto (restore where the target's VM "
+           "guests can be saved, else as the target does), restore (from a snapshot saved at "
+           "agent-ready, made once per image/driver/VM shape), boot, reuse (one VM guest while "
+           "healthy) (default: auto; env TUNLAB_FRESH)", default="auto",
+           choices=("auto", "restore", "boot", "reuse"), env="TUNLAB_FRESH"),
 )
 
 
@@ -151,6 +156,7 @@ class RunConfig:
     memory: int | None = None
     qemu_opts: tuple[str, ...] = ()   # parsed (parse_qemu_opts); a string is parsed here too
     gdb: int | None = None            # the gdb stub's port on VM guests
+    fresh: str = "auto"               # --fresh: restore, boot or reuse guests (snapshot.py)
     sanitizers: bool = True    # kpi: ASan/UBSan build (benchmarks turn it off)
     progress: bool = False     # print progress of long builds
 

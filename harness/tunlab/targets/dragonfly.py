@@ -26,6 +26,7 @@ class DragonflyTarget(Target):
     summary = "the driver under test in a DragonFly guest (needs the DragonFly ISO once)"
     console = DRAGONFLY_CONSOLE
     tun_api = "bsd"
+    snapshots = True  # the session's ready state: RAM, devices and its disk overlay
 
     def unavailable(self, cfg: RunConfig) -> str:
         if cfg.image is not None:

@@ -19,6 +19,7 @@ class LinuxTarget(Target):
     console = LINUX_CONSOLE
     tun_api = "linux"
     boots_bare_loop = True
+    snapshots = True
 
     def check(self, cfg: RunConfig) -> None:
         if cfg.driver != "ours":
