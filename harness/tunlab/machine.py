@@ -68,6 +68,9 @@ class GuestSpec:
 
 
 _FEATURE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*=(on|off)$")
+# Drive interfaces both backends attach by themselves (QEMU 7.2's if=scsi needs a controller
+# that -nodefaults leaves out; there is no if=sata: q35's AHCI is if=ide)
+DRIVE_INTERFACES = ("ide", "virtio")
 
 
 def resolve(spec: GuestSpec, accel: str) -> GuestSpec:
@@ -83,6 +86,10 @@ def resolve(spec: GuestSpec, accel: str) -> GuestSpec:
     bad = [f for f in spec.cpu_features if not _FEATURE_RE.match(f)]
     if bad:
         raise SetupError(f"guest {spec.name}: CPU feature {bad[0]!r}: write name=on or name=off")
+    for d in spec.drives:
+        if d.interface not in DRIVE_INTERFACES or d.media not in ("disk", "cdrom"):
+            raise SetupError(f"drive {d.path}: {d.interface} {d.media}: use interface "
+                             f"{' or '.join(DRIVE_INTERFACES)}, media disk or cdrom")
     model = spec.cpu_model or DEFAULT_CPU[accel]
     if "," in model or "=" in model:
         raise SetupError(f"guest {spec.name}: CPU model {model!r}: give its properties as "

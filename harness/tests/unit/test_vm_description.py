@@ -140,7 +140,7 @@ def from_argv(cmd: list[str]) -> dict[str, Any]:
 
 
 # -- the libvirt domain, read back -------------------------------------------------------------
-_BUS_PREFIX = {"ide": "hd", "virtio": "vd", "scsi": "sd", "sata": "sd"}
+_BUS_PREFIX = {"ide": "hd", "virtio": "vd", "sata": "sd"}
 _IGNORED_DEVICES = {("controller", "none"), ("memballoon", "none")}  # QEMU's -nodefaults
 
 
@@ -245,6 +245,9 @@ def test_a_comma_in_a_drive_path_is_escaped_for_qemu():
     (dict(cpu_features=("+pmu",)), "name=on or name=off"),
     (dict(cpu_model="Nehalem,pmu=off"), "cpu_features"),
     (dict(cpus=0), "at least 1"),
+    (dict(drives=(Drive(Path("/s.img"), interface="scsi"),)), "use interface ide or virtio"),
+    (dict(drives=(Drive(Path("/s.img"), interface="sata"),)), "use interface ide or virtio"),
+    (dict(drives=(Drive(Path("/f.img"), media="floppy"),)), "media disk or cdrom"),
 ])
 def test_a_shape_the_builders_cannot_express_is_refused(bad, why):
     spec = dataclasses.replace(BASE, **bad)
