@@ -324,7 +324,10 @@ class Generator:
 
 # -- mutation --------------------------------------------------------------------------------
 MAX_STEPS = 48  # a mutated program's length bound
-INT_KEYS = ("value", "mtu", "type", "baudrate", "max", "count", "size", "wait_ms", "req")
+INT_KEYS = ("value", "mtu", "type", "baudrate", "max", "req")
+# keys whose value is a duration or a repeat count: re-drawn from the generator's own small
+# choices (an edge int there is a minute-long request, not a bug)
+BOUNDED_KEYS = {"wait_ms": (0, 1, 20), "ms": (5, 20), "count": (1, 2, 10, 100), "size": (0, 8, 100, 1400)}
 
 
 def _placeholders(steps: list[Step]) -> dict[str, list[int]]:
@@ -415,7 +418,7 @@ class Mutator:
         rng = self.rng
         i = rng.randrange(len(steps))
         s = steps[i]
-        keys = [j for j, (k, _) in enumerate(s.args) if k in INT_KEYS or k == "data"]
+        keys = [j for j, (k, _) in enumerate(s.args) if k in INT_KEYS or k in BOUNDED_KEYS or k == "data"]
         if not keys:
             return steps
         j = rng.choice(keys)
@@ -425,6 +428,8 @@ class Mutator:
             nv = self._mutate_bytes(raw).hex()
         elif k == "req" and not v.lstrip("-").isdigit():
             return steps  # a named request stays named: its arguments are typed for it
+        elif k in BOUNDED_KEYS:
+            nv = str(rng.choice(BOUNDED_KEYS[k]))
         else:
             nv = str(self.gen.int_())
         steps[i] = Step(s.verb, s.args[:j] + ((k, nv),) + s.args[j + 1:], s.reply)

@@ -54,6 +54,9 @@ def test_mutants_are_valid_bounded_frames_whose_handles_come_from_earlier_steps(
         assert 0 < len(child) <= fuzz.MAX_STEPS
         for s in child:
             encode_request(1, s.verb, dict(s.args))
+            # no mutant waits long: a minute-long request would be taken for a hang
+            assert int(s.arg("wait_ms") or 0) <= 20 and int(s.arg("ms") or 0) <= 20, s.line()
+            assert int(s.arg("count") or 0) <= 100, s.line()
         # a placeholder handle (> 1000) is only ever used after the step that produces it
         for k, v, before in _handle_refs(child):
             if fuzz._is_placeholder(v):
