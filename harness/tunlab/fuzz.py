@@ -561,7 +561,10 @@ class Fuzzer:
                 title = out.title(sent[-1].verb if sent else "")
                 if not title and cov is not None:
                     self._learn(program, cov)
-                if title:
+                if title and out.leaked and self._again(title):
+                    # a known leak: the guest is sound, carry on from its counters now
+                    base = guest.agent.request("kstat").fields
+                elif title:
                     keep = guest
                     guest = None
                     self._stop(keep)
@@ -666,18 +669,24 @@ class Fuzzer:
             sent = repro.steps_from_exchanges(agent.exchanges)
         return out, sent, cov
 
+    def _again(self, title: str) -> bool:
+        """Count one more of a title already settled (a finding, or flaky after 3 tries)."""
+        known = self.findings.get(title)
+        flaky = self.flaky.get(title)
+        f = known or (flaky if flaky and flaky.tries >= 3 else None)
+        if f is None:
+            return False
+        f.count += 1
+        print(f"tunlab fuzz: again: {title} ({f.count} times{'' if known else ', flaky'})", flush=True)
+        return True
+
     def _finding(self, title: str, out: Outcome, history: list[list[Step]], guest_dir: Path) -> None:
         """Save a new title's repro once it reproduces in a fresh guest (alone, else after the
         programs before it); one that does neither is flaky (tried again, up to 3 times)."""
         t = self._elapsed()
-        known = self.findings.get(title)
-        flaky = self.flaky.get(title)
-        if known or (flaky and flaky.tries >= 3):
-            f = known or flaky
-            assert f is not None
-            f.count += 1
-            print(f"tunlab fuzz: again: {title} ({f.count} times{'' if known else ', flaky'})", flush=True)
+        if self._again(title):
             return
+        flaky = self.flaky.get(title)
         f = flaky or Finding(title, round(t, 1))
         if flaky:
             f.count += 1
