@@ -519,6 +519,9 @@ class Fuzzer:
         self.cov_log: list[tuple[float, int]] = []  # (s, edges) each time coverage grew
         self.execs = 0
         self.programs = 0
+        # set by SIGTERM/SIGINT: the loop ends even where the KeyboardInterrupt the signal also
+        # raises is swallowed (a clean-up's finally, a callback whose exceptions are ignored)
+        self.stopping = False
         self.t0 = 0.0
         self.driver_id = ""
 
@@ -540,7 +543,7 @@ class Fuzzer:
         guest_no = 0
         history: list[list[Step]] = []
         try:
-            while self._elapsed() < self.duration:
+            while self._elapsed() < self.duration and not self.stopping:
                 if guest is None:
                     guest_no += 1
                     guest = Guest.boot(plan.spec, backend=plan.backend, accel=plan.accel,
@@ -581,7 +584,11 @@ class Fuzzer:
         finally:
             if guest is not None:
                 self._stop(guest)
+            summary = self._summary()  # an interrupted run's too
         self._progress(final=True)
+        return summary
+
+    def _summary(self) -> dict[str, Any]:
         summary = {"target": self.cfg.target, "driver": self.cfg.driver, "driver_id": self.driver_id,
                    "seed": self.seed, "duration_s": round(self._elapsed(), 1), "programs": self.programs,
                    "execs": self.execs, "execs_per_s": round(self.execs / max(self._elapsed(), 1e-9), 1),
@@ -589,7 +596,8 @@ class Fuzzer:
                    "edges_total": self.cov_total, "corpus": len(self.corpus),
                    "coverage_growth": self.cov_log,
                    "findings": [f.__dict__ for f in self.findings.values()],
-                   "flaky": [f.__dict__ for f in self.flaky.values()]}
+                   "flaky": [f.__dict__ for f in self.flaky.values()],
+                   "interrupted": self.stopping}
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 
@@ -719,9 +727,10 @@ class Fuzzer:
         if ok:
             self.flaky.pop(title, None)
             self.findings[title] = f
-            small = repro.minimize(rp, self.minimize_runs, self.minimize_seconds)
-            r.with_steps(small).write(d / "repro.min.txt")
-            f.minimized = len(small)
+            if not self.stopping:
+                small = repro.minimize(rp, self.minimize_runs, self.minimize_seconds)
+                r.with_steps(small).write(d / "repro.min.txt")
+                f.minimized = len(small)
         else:
             self.flaky[title] = f
             dest = self.out / "flaky" / _slug(title)
@@ -785,11 +794,16 @@ def main(args: argparse.Namespace, cfg: RunConfig) -> int:
     fz = Fuzzer(cfg, out, seed, args.duration, minimize_runs=args.minimize_runs,
                 programs_per_guest=args.programs_per_guest)
     # SIGTERM ends the run like Ctrl-C: the guest is stopped, the summary written
-    old = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    def stop(signum: int, _frame: Any) -> None:
+        fz.stopping = True
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         summary = fz.run()
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     for f in summary["findings"]:
         print(f"  {f['first_s']:7.1f} s  x{f['count']:<3}  {f['title']}  (minimized {f['original']} -> "
               f"{f['minimized']} requests{'' if f['alone'] else ', needs the programs before it'})")
