@@ -212,15 +212,17 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: tunlab-agent --port DEVICE [--console PATH] [--driver-id ID]\n"
-	    "                    [--features LIST]\n"
+	    "                    [--features LIST] [--ack N]\n"
 	    "       tunlab-agent --stdio [--console PATH] [--allow-panic] [--driver-id ID]\n"
-	    "                    [--features LIST]\n"
+	    "                    [--features LIST] [--ack N]\n"
 	    "Serves the tunlab control protocol v1 (docs/protocol.md) on a serial port\n"
 	    "or on stdin/stdout. --console: where `poweroff` writes TUNLAB-POWEROFF\n"
 	    "(default /dev/console with --port, stderr with --stdio). --driver-id: the\n"
 	    "tun driver this agent drives, as hello reports it (name:sha; default: the\n"
 	    "one the build named). --features: the driver's features, comma-separated\n"
-	    "(docs/protocol.md; \"none\" for none; default: the build's, else \"all\").\n");
+	    "(docs/protocol.md; \"none\" for none; default: the build's, else \"all\").\n"
+	    "--ack N: write an ACK byte (0x06) after every N bytes read, for a host that\n"
+	    "paces its input (QEMU's record mode; 0: none, the default).\n");
 	exit(2);
 }
 
@@ -229,6 +231,7 @@ main(int argc, char **argv)
 {
 	const char *port = NULL;
 	int is_stdio = 0, in, out, err;
+	long long ack = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
@@ -245,6 +248,9 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--features") == 0 && i + 1 < argc &&
 		    is_word(argv[i + 1]))
 			agent_opts.features = argv[++i];
+		else if (strcmp(argv[i], "--ack") == 0 && i + 1 < argc &&
+		    parse_int(argv[i + 1], &ack) == 0 && ack >= 0 && ack <= 4096)
+			i++;
 		else
 			usage();
 	}
@@ -272,6 +278,7 @@ main(int argc, char **argv)
 		out = 1;
 	}
 	proto_set_output(out);
+	proto_set_ack((size_t)ack);
 
 	err = be_init();
 	if (err)

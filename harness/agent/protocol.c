@@ -21,6 +21,42 @@ static size_t inpos, inend;
 static char linebuf[MAX_FRAME];		/* the line being assembled, NUL-terminated */
 static size_t linelen;
 static int discarding;			/* the current line is over-long */
+static size_t ack_every;		/* --ack: an ACK byte per this many bytes read */
+static size_t ack_count;		/* bytes read since the last ACK */
+static int outfd = 1;
+
+static int write_all(const char *p, size_t n);
+
+void
+proto_set_ack(size_t every)
+{
+	ack_every = every;
+	ack_count = 0;
+}
+
+size_t
+proto_ack_every(void)
+{
+	return ack_every;
+}
+
+/*
+ * Credit for the host (--ack): QEMU's record mode queues serial input and hands it to
+ * the UART in one burst when the vCPU next runs, so more than the 16550's 16-byte FIFO
+ * at once overruns it and bytes are lost.  The host keeps at most ack_every bytes
+ * unacknowledged; each ACK says that many more have left the UART.
+ */
+static void
+ack_read(size_t n)
+{
+	if (ack_every == 0)
+		return;
+	ack_count += n;
+	while (ack_count >= ack_every) {
+		ack_count -= ack_every;
+		(void)write_all((const char[]){ PROTO_ACK }, 1);
+	}
+}
 
 static int
 starts_tl(const char *s, size_t n)
@@ -65,6 +101,7 @@ frame_read(int fd, char **line, size_t *len, long *id)
 			}
 			inpos = 0;
 			inend = (size_t)r;
+			ack_read((size_t)r);
 		}
 		nl = memchr(inbuf + inpos, '\n', inend - inpos);
 		chunk = (nl ? (size_t)(nl - inbuf) : inend) - inpos;
@@ -337,8 +374,6 @@ is_word(const char *s)
 }
 
 /* ---- output ---- */
-
-static int outfd = 1;
 
 void
 proto_set_output(int fd)

@@ -28,6 +28,12 @@ enum frame_status {
  * line's start showed one, else 0. */
 enum frame_status frame_read(int fd, char **line, size_t *len, long *id);
 
+/* --ack N: after every N bytes read, frame_read writes one PROTO_ACK byte (never inside
+ * a frame); 0 (the default) writes none.  docs/protocol.md, "Acknowledged input". */
+#define PROTO_ACK	'\006'
+void proto_set_ack(size_t every);
+size_t proto_ack_every(void);
+
 /* ---- parsing requests ---- */
 
 struct kv {

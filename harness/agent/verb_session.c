@@ -40,6 +40,8 @@ verb_hello(const struct request *rq)
 	reply_word("features", agent_opts.features);
 	reply_word("caps", agent_caps());
 	reply_int("max_frame", MAX_FRAME);
+	if (proto_ack_every())
+		reply_uint("ack", proto_ack_every());
 	return 0;
 }
 

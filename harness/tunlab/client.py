@@ -24,6 +24,7 @@ from tunlab.protocol import MAX_FRAME, MAX_ID, Frame, Value, decode_frame, encod
 _LOG_VALUE_MAX = 96  # longer values (packet blobs) are shortened in the transcript
 NOISE_MAX = 1 << 20  # bytes of non-frame lines tolerated while waiting for one reply
 EXCHANGES_MAX_BYTES = 64 << 20  # the section's full requests and replies kept for repro files
+ACK = b"\x06"  # the agent's acknowledgement of input (docs/protocol.md, "Acknowledged input")
 
 
 class Exchange:
@@ -79,6 +80,11 @@ class AgentClient:
         # Set after a timeout or a protocol error: replies may then be out of step with
         # requests, so the channel is not used again.
         self.failed = ""
+        # Acknowledged input (docs/protocol.md): an agent whose hello says ack=N sends an
+        # ACK byte per N bytes it has read; then at most N bytes are sent unacknowledged.
+        self.ack_window = 0
+        self._sent = 0  # bytes written to the agent, ever
+        self._acks = 0  # ACK bytes it sent, ever
 
     # -- logging --------------------------------------------------------------------------
     def note(self, text: str) -> None:
@@ -132,15 +138,25 @@ class AgentClient:
     def _send(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)
         while view:
+            room = len(view)
+            if self.ack_window:
+                room = min(room, self.ack_window - (self._sent - self._acks * self.ack_window))
+                if room <= 0:  # wait for the agent to take in what is in flight
+                    if not self._fill(deadline, "waiting for the agent to acknowledge input"):
+                        raise AgentTimeout(f"the agent did not acknowledge its input within "
+                                           f"the deadline{self.where}")
+                    continue
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AgentTimeout(f"could not send to the agent within the deadline{self.where}")
             _, w, _ = select.select([], [self._wfd], [], min(left, 0.2))
             if w:
                 try:
-                    view = view[os.write(self._wfd, view):]
+                    n = os.write(self._wfd, view[:room])
                 except OSError as e:  # EPIPE, ECONNRESET: the guest end is gone
                     self._channel_failed(e, "sending")
+                self._sent += n
+                view = view[n:]
             else:
                 self.liveness()
 
@@ -156,21 +172,32 @@ class AgentClient:
                 self.note(f"!! a line over {MAX_FRAME} bytes: {bytes(self._buf[:120])!r}...")
                 raise ProtocolError(f"agent sent a line over {MAX_FRAME} bytes while {what}: "
                                     f"{bytes(self._buf[:120])!r}...{self.where}")
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if not self._fill(deadline, what):
                 return None
-            r, _, _ = select.select([self._rfd], [], [], min(left, 0.1))
-            if r:
-                try:
-                    chunk = os.read(self._rfd, 65536)
-                except OSError as e:
-                    self._channel_failed(e, what)
-                if not chunk:
-                    self.on_close()
-                    raise ProtocolError(f"the agent's channel closed while {what}{self.where}")
-                self._buf += chunk
-            else:
-                self.liveness()
+
+    def _fill(self, deadline: float, what: str) -> bool:
+        """Wait (up to 0.1 s) for bytes from the agent and buffer them, counting and
+        dropping ACK bytes. False once the deadline has passed."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        r, _, _ = select.select([self._rfd], [], [], min(left, 0.1))
+        if r:
+            try:
+                chunk = os.read(self._rfd, 65536)
+            except OSError as e:
+                self._channel_failed(e, what)
+            if not chunk:
+                self.on_close()
+                raise ProtocolError(f"the agent's channel closed while {what}{self.where}")
+            acks = chunk.count(ACK)
+            if acks:
+                self._acks += acks
+                chunk = chunk.replace(ACK, b"")
+            self._buf += chunk
+        else:
+            self.liveness()
+        return True
 
     def _channel_failed(self, e: OSError, what: str) -> None:
         """The channel broke under us (the VM died): the backend's explanation when it has
@@ -226,6 +253,8 @@ class AgentClient:
             if frame.id != req_id:
                 raise ProtocolError(f"reply id {frame.id} does not match request id {req_id} "
                                     f"({verb}): {line[:200]!r}{self.where}")
+            if verb == "hello" and frame.fields.get("ack", "").isdigit():
+                self.ack_window = int(frame.fields["ack"])
             if ex is not None:
                 self._exchange_bytes += len(line)
                 ex.reply = line

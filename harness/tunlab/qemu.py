@@ -199,6 +199,9 @@ class QemuMachine(ProcessMachine):
                 path.unlink(missing_ok=True)
 
     def kill(self) -> None:
+        if "rr=record" in self.spec.icount and self.alive() and self.qmp_path is not None:
+            from tunlab import replay  # a recording is complete only when QEMU exits itself
+            replay.end_recording(self.qmp_path, self.wait_exit)
         super().kill()
         if self.sock_dir is not None:
             shutil.rmtree(self.sock_dir, ignore_errors=True)

@@ -21,17 +21,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import select
-import shlex
+import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tunlab.errors import SetupError, UsageError
 from tunlab.machine import Drive, GuestSpec
 
 RECORD_FILE = "replay.bin"
 META_FILE = "record.json"
+IMAGE_DIR = "image"  # a kept recording's kernel and initrd (hard links where possible)
+QUIT_TIMEOUT = 10.0  # seconds a recording QEMU gets to write its log and exit
 
 
 def record_spec(spec: GuestSpec, run_dir: Path, accel: str) -> GuestSpec:
@@ -45,17 +48,31 @@ def record_spec(spec: GuestSpec, run_dir: Path, accel: str) -> GuestSpec:
         raise UsageError("--record: guests with drives are not supported yet (they need "
                          "QEMU's blkreplay driver)")
     run_dir.mkdir(parents=True, exist_ok=True)
-    recorded = dataclasses.replace(spec, icount=_icount("record", run_dir / RECORD_FILE))
+    recorded = dataclasses.replace(spec, icount=_icount("record", run_dir / RECORD_FILE),
+                                   append=f"{spec.append} tunlab.ack={ACK_WINDOW}".strip(),
+                                   cpu_features=spec.cpu_features + HOST_RANDOM_OFF)
     meta = {"spec": _spec_json(recorded), "accel": accel, "recorded": time.strftime("%Y-%m-%d %H:%M:%S"),
             "started": time.time()}
     (run_dir / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     return recorded
 
 
-# A fixed instruction rate (2^7 ns an instruction): with shift=auto, QEMU 7.2's record mode
-# left a Linux guest's tun open unanswered here (the vCPU halted, the request never served),
-# while shift=7 answered it in 0.15 s.
+# A fixed instruction rate (2^7 ns an instruction): the replay runs the same instructions.
 ICOUNT_SHIFT = "7"
+# Input paced to the 16550's 16-byte receive FIFO. In record mode QEMU (7.1 on) queues what
+# a chardev reads and hands it to the UART only when the vCPU thread next runs
+# (icount_account_warp_timer -> replay_async_events), all at once, and the UART's
+# can_receive does not count the queue: more than 16 bytes in flight to an idle guest
+# overrun the FIFO (LSR OE) and the rest of the line is lost, so a request over 16 bytes
+# sent after the guest went idle was never answered. tunlab.ack=16 makes the agent
+# acknowledge every 16 bytes it reads (guest-image/linux/init: --ack), and the client sends
+# no more than that unacknowledged (client.py: ack_window, from hello's ack=).
+ACK_WINDOW = 16
+# TCG's RDRAND/RDSEED take host random numbers that the recording does not hold: a guest
+# that used them (Linux does, from boot) took other paths in the replay, which stopped with
+# "Missing character write event in the replay log". Without them the guest's entropy
+# comes from its own (counted, so replayed) execution.
+HOST_RANDOM_OFF = ("rdrand=off", "rdseed=off")
 
 
 def _icount(mode: str, path: Path) -> str:
@@ -82,6 +99,19 @@ def _spec_from_json(d: dict[str, Any]) -> GuestSpec:
     return GuestSpec(**d)
 
 
+def end_recording(qmp_path: Path, wait_exit: Callable[[float], bool]) -> None:
+    """Ask a recording QEMU to quit before it is killed: QEMU writes the recording's header
+    and its last events only when it exits itself (a SIGKILLed recording cannot be
+    replayed). Bounded; whatever fails, the caller kills it next."""
+    from tunlab import qmp
+    try:
+        with qmp.QMPClient(qmp_path, QUIT_TIMEOUT) as monitor:
+            monitor.execute("quit")
+    except (qmp.QMPError, OSError):
+        pass
+    wait_exit(QUIT_TIMEOUT)
+
+
 def finish_recording(run_dir: Path) -> None:
     """Note how long the recorded guest ran (for the replay's time limit and report)."""
     meta_path = run_dir / META_FILE
@@ -101,13 +131,37 @@ def after_test(run_dir: Path, keep: bool) -> None:
     finish_recording(run_dir)
     if not keep:
         (run_dir / RECORD_FILE).unlink(missing_ok=True)
+    elif (run_dir / RECORD_FILE).is_file():
+        keep_image(run_dir)
+
+
+def keep_image(run_dir: Path) -> None:
+    """Keep the kernel and initrd the recorded guest booted beside its recording (run_dir/
+    image/: hard links, copies across file systems), so that rebuilding or pruning the image
+    cache leaves the recording replayable; record.json names them relative to run_dir."""
+    meta_path = run_dir / META_FILE
+    meta = json.loads(meta_path.read_text())
+    spec = meta["spec"]
+    (run_dir / IMAGE_DIR).mkdir(exist_ok=True)
+    for key in ("kernel", "initrd"):
+        src = Path(spec[key]) if spec.get(key) else None
+        if src is None or not src.is_absolute() or not src.is_file():
+            continue
+        dst = run_dir / IMAGE_DIR / src.name
+        dst.unlink(missing_ok=True)
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+        spec[key] = f"{IMAGE_DIR}/{src.name}"
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def replay(directory: Path, gdb_port: int | None = None, timeout: float | None = None,
            out: Path | None = None) -> dict[str, Any]:
     """Replay the recording in `directory`; the console goes to `out` (default
     directory/replay-console.log). Returns the figures and whether the console matched."""
-    from tunlab.qemu import QemuMachine
+    from tunlab.qemu import QemuMachine, gdb_command
     meta_path = directory / META_FILE
     if not meta_path.is_file() or not (directory / RECORD_FILE).is_file():
         raise UsageError(f"{directory}: no recording here (want {META_FILE} and {RECORD_FILE}; "
@@ -117,6 +171,9 @@ def replay(directory: Path, gdb_port: int | None = None, timeout: float | None =
         spec = _spec_from_json(meta["spec"])
     except (ValueError, KeyError, TypeError) as e:
         raise UsageError(f"{meta_path}: not a recording's description: {e}") from None
+    # a kept recording names its own copy of the image, relative to its directory
+    spec = dataclasses.replace(spec, **{k: directory / p for k in ("kernel", "initrd")
+                                        if (p := getattr(spec, k)) is not None and not p.is_absolute()})
     for f in (spec.kernel, spec.initrd):
         if f is not None and not f.is_file():
             raise SetupError(f"the recorded guest's {f} is gone: the recording needs the same image")
@@ -138,10 +195,7 @@ def replay(directory: Path, gdb_port: int | None = None, timeout: float | None =
     try:
         machine.start(30.0)
         if gdb_port:
-            kernel = str(spec.kernel) if spec.kernel and spec.kernel.name.startswith("vmlinux") else ""
-            cmd = shlex.join(["gdb"] + ([kernel] if kernel else []) +
-                             ["-ex", f"target remote 127.0.0.1:{gdb_port}"])
-            print(f"tunlab replay: QEMU waits for gdb; attach with:\n  {cmd}\n"
+            print(f"tunlab replay: QEMU waits for gdb; attach with:\n  {gdb_command(spec)}\n"
                   f"(then `continue`; the replay is deterministic, breakpoints and reverse "
                   f"execution apply)", flush=True)
         socks = {machine.console.fileno(): machine.console, machine.control.fileno(): machine.control}
