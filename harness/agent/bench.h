@@ -1,7 +1,8 @@
 /*
  * bench.h - the timed traffic loops (bench_loops.c), shared by the agent's `bench` verb
  * (bench.c) and the bare benchmark program (bench_bare.c), which runs the very same loops
- * with no protocol and no serial line, to measure what the agent costs.
+ * with no protocol and no serial line; and the reference loops (bench_ref.c), the
+ * yardstick the loops' own cost is measured against (`bench loop=ref`).
  */
 #ifndef TUNLAB_BENCH_H
 #define TUNLAB_BENCH_H

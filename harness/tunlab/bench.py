@@ -376,7 +376,7 @@ def run(cfgs: list[RunConfig], cells: list[Cell], reps: int, ms: int, warmup_ms:
     return results
 
 
-# -- the overhead figure: agent vs the bare loop program ---------------------------------
+# -- the bare loop program (tunlab-bench-bare): its argument and its lines ----------------
 def bare_arg(cell: Cell, ms: int, reps: int, warmup_ms: int) -> str:
     """The value of tunlab.bare= for a cell (bench_bare.c's argument)."""
     parts = [cell.kind, str(cell.size), str(ms), f"reps={reps}", f"warmup={warmup_ms}", f"mtu={cell.mtu}"]
@@ -408,16 +408,19 @@ def parse_bare_lines(text: str) -> tuple[list[dict[str, Any]], str]:
     return samples, error
 
 
+# -- the overhead figure: the tunlab loops vs the reference loops -------------------------
 def parse_overhead_cells(text: str) -> list[Cell]:
+    """kind:size[:mode] items (the reference loop has no listener, so no bpf cells)."""
     cells = []
     for item in parse_list(text):
         bits = item.split(":")
-        if not 2 <= len(bits) <= 4 or bits[0] not in KINDS:
-            raise ValueError(f"overhead cell {item!r}: want kind:size[:mode[:bpf]], e.g. rtt:64:plain")
+        if not 2 <= len(bits) <= 3 or bits[0] not in KINDS or not bits[1].isdigit():
+            raise ValueError(f"overhead cell {item!r}: want kind:size[:mode], e.g. rtt:64:plain "
+                             f"(no bpf: the reference loop has no listener)")
         mode = bits[2] if len(bits) > 2 else "plain"
         if mode not in MODES:
             raise ValueError(f"overhead cell {item!r}: mode is plain or header")
-        cells.append(Cell(bits[0], int(bits[1]), mode, len(bits) > 3 and bits[3] in ("bpf", "on", "1")))
+        cells.append(Cell(bits[0], int(bits[1]), mode, False))
     return cells
 
 
@@ -579,7 +582,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overhead", action="store_true",
                    help="measure the harness overhead instead: agent vs the bare loop program")
     p.add_argument("--overhead-cells", default=DEFAULT_OVERHEAD_CELLS,
-                   help=f"cells for --overhead, kind:size[:mode[:bpf]] (default {DEFAULT_OVERHEAD_CELLS})")
+                   help=f"cells for --overhead, kind:size[:mode] (default {DEFAULT_OVERHEAD_CELLS})")
 
 
 def main(args: argparse.Namespace) -> int:

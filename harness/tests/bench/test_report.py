@@ -161,10 +161,12 @@ def test_parse_bare_lines_from_a_console_log():
 
 
 def test_parse_overhead_cells():
-    assert bench.parse_overhead_cells("rtt:64,write:1400:header:bpf") == [
-        Cell("rtt", 64, "plain", False), Cell("write", 1400, "header", True)]
+    assert bench.parse_overhead_cells("rtt:64,write:1400:header") == [
+        Cell("rtt", 64, "plain", False), Cell("write", 1400, "header", False)]
     with pytest.raises(ValueError):
         bench.parse_overhead_cells("rtt")
+    with pytest.raises(ValueError, match="no bpf"):
+        bench.parse_overhead_cells("write:1400:header:bpf")
     with pytest.raises(ValueError):
         bench.parse_overhead_cells("rtt:64:pi")
 
