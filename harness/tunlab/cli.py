@@ -4,9 +4,7 @@ this for you)."""
 from __future__ import annotations
 
 import argparse
-import json
 import time
-import statistics
 import sys
 from pathlib import Path
 
@@ -14,7 +12,6 @@ from tunlab import libvirt_daemon
 from tunlab import run as run_mod
 from tunlab import targets
 from tunlab.errors import SettingError, TunlabError, UsageError
-from tunlab.guest import Guest
 from tunlab.paths import BUILD
 from tunlab.runconfig import RunConfig, add_arguments, check_settings
 
@@ -39,66 +36,10 @@ def cmd_console(args: argparse.Namespace) -> int:
     return console_cmd.main(args, _config(args))
 
 
-def _p90(values: list[float]) -> float:
-    """The 90th percentile (nearest rank) of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[max(0, -(-9 * len(ordered) // 10) - 1)]
-
-
 def cmd_timing(args: argparse.Namespace) -> int:
-    """Boot-to-agent-ready and, where the target's guests can be saved (--fresh auto or
-    restore), restore-to-agent-ready, interleaved so that both see the same load; and the
-    control round trip."""
-    from tunlab import snapshot
-    from tunlab.checks import control_round_trip
-    if args.boots < 1 or args.nops < 0:
-        raise UsageError("--boots must be at least 1 and --nops at least 0")
-    cfg = _config(args)
-    plan = targets.plan(cfg)
-    accel = plan.accel
-    backends = ["qemu", "libvirt"] if args.compare_backends else [plan.backend]
-    restores = snapshot.resolve_mode(cfg.fresh, plan.target.uses_vm, plan.target.snapshots,
-                                     False) == "restore"
-    # The snapshots are made (or found) first: only restores are timed.
-    snaps = {b: snapshot.Snapshots(plan.spec, b, accel) for b in backends} if restores else {}
-    for s in snaps.values():
-        s.ensure()
-    kinds = ["boot", "restore"] if restores else ["boot"]
-    times: dict[str, dict[str, list[float]]] = {k: {b: [] for b in backends} for k in kinds}
-    rt: dict[str, float] = {}
-    for i in range(args.boots):
-        for b in backends:  # interleaved, so that every backend and kind sees the same load
-            for kind in kinds:
-                g = (snaps[b].restore() if kind == "restore"
-                     else Guest.boot(plan.spec, backend=b, accel=accel))  # one plan, each backend
-                with g:
-                    times[kind][b].append(g.boot_seconds)
-                    print(f"{kind} {i + 1}/{args.boots} ({b}): agent ready after "
-                          f"{g.boot_seconds:.2f} s", flush=True)
-                    if i == args.boots - 1 and args.nops and b == backends[0] and kind == "boot":
-                        rt = control_round_trip(g.agent, args.nops)
-                    if kind == "restore":
-                        g.stop(clean=False)
-    first = backends[0]
-    result: dict[str, object] = {"accel": accel, "backend": first, "boots_s": times["boot"][first],
-                                 "boot_median_s": statistics.median(times["boot"][first]),
-                                 "boot_p90_s": _p90(times["boot"][first]), "control_round_trip": rt}
-    if restores:
-        r = times["restore"][first]
-        result.update({"restores_s": r, "restore_median_s": statistics.median(r),
-                       "restore_p90_s": _p90(r),
-                       "restore_to_boot": statistics.median(r) / statistics.median(times["boot"][first]),
-                       "snapshot": str(snaps[first].ensure().directory)})
-    if args.compare_backends:
-        medians = {b: statistics.median(v) for b, v in times["boot"].items()}
-        result = {"accel": accel, "boots_s": times["boot"], "boot_median_s": medians,
-                  "ratio_libvirt_to_qemu": medians["libvirt"] / medians["qemu"], "control_round_trip": rt}
-        if restores:
-            result.update({"restores_s": times["restore"],
-                           "restore_median_s": {b: statistics.median(v) for b, v in times["restore"].items()},
-                           "restore_p90_s": {b: _p90(v) for b, v in times["restore"].items()}})
-    print(json.dumps(result, indent=2))
-    return 0
+    """Boot- and restore-to-agent-ready, the control round trip, suite wall times (timing.py)."""
+    from tunlab import timing
+    return timing.main(args, _config(args))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -198,14 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     console_cmd.add_arguments(p)
     p.set_defaults(fn=cmd_console)
     p = sub.add_parser("timing", help="measure boot-to-agent-ready, restore-to-agent-ready "
-                       "from a snapshot (interleaved; --fresh boot: boots only) and the control "
-                       "round trip")
+                       "from a snapshot (interleaved; --fresh boot: boots only), the control "
+                       "round trip, and with --suite the suite's wall time, fresh guests vs reuse")
     add_arguments(p)
-    p.add_argument("--boots", type=int, default=5,
-                   help="boots (and as many restores) per backend (default: 5)")
-    p.add_argument("--nops", type=int, default=1000)
-    p.add_argument("--compare-backends", action="store_true",
-                   help="boot through qemu and libvirt in turn; report both medians and their ratio")
+    from tunlab import timing
+    timing.add_arguments(p)
     p.set_defaults(fn=cmd_timing)
     p = sub.add_parser("bench", help="the throughput matrix (write/read/rtt x sizes x modes x bpf), "
                        "files, plots, --vs and --compare")

@@ -188,7 +188,8 @@ class QemuMachine(ProcessMachine):
             self.console = self._accept(listeners["console"][0], connect_timeout)
             self.control = self._accept(listeners["control"][0], connect_timeout)
             if self.incoming:
-                self._wait_loaded(connect_timeout)
+                # loading a guest's RAM under load takes longer than connecting: 3 x the bound
+                self._wait_loaded(3 * connect_timeout)
         except BaseException:
             self.kill()
             raise
