@@ -522,6 +522,7 @@ class Fuzzer:
         # set by SIGTERM/SIGINT: the loop ends even where the KeyboardInterrupt the signal also
         # raises is swallowed (a clean-up's finally, a callback whose exceptions are ignored)
         self.stopping = False
+        self.replay_only = False  # --replay-corpus: run the corpus once, nothing else
         self.t0 = 0.0
         self.driver_id = ""
 
@@ -543,7 +544,7 @@ class Fuzzer:
         guest_no = 0
         history: list[list[Step]] = []
         try:
-            while self._elapsed() < self.duration and not self.stopping:
+            while self._elapsed() < self.duration and not self.stopping and not (self.replay_only and not self.pending):
                 if guest is None:
                     guest_no += 1
                     guest = Guest.boot(plan.spec, backend=plan.backend, accel=plan.accel,
@@ -694,6 +695,10 @@ class Fuzzer:
         t = self._elapsed()
         if self._again(title):
             return
+        if self.replay_only:
+            self.findings[title] = Finding(title, round(t, 1))
+            print(f"tunlab fuzz: corpus replay: {title} (not reproduced here: a fuzz run does that)", flush=True)
+            return
         flaky = self.flaky.get(title)
         f = flaky or Finding(title, round(t, 1))
         if flaky:
@@ -775,6 +780,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock; printed)")
     p.add_argument("--out", type=Path, default=None, help="corpus and findings (default build/fuzz/<date-time>)")
     p.add_argument("--minimize-runs", type=int, default=60, help="replays to minimize each new finding (60)")
+    p.add_argument("--replay-corpus", action="store_true",
+                   help="run each program of OUT/corpus once and stop (driver line coverage of a "
+                        "corpus: make -f driver/Makefile.host fuzz-corpus-cov FUZZ_OUT=OUT)")
     p.add_argument("--programs-per-guest", type=int, default=200,
                    help="programs before the guest is replaced by a fresh one (200)")
 
@@ -784,6 +792,8 @@ def main(args: argparse.Namespace, cfg: RunConfig) -> int:
     import os
     if args.duration <= 0:
         raise UsageError("--duration must be positive")
+    if args.replay_corpus and (args.out is None or not (args.out / "corpus").is_dir()):
+        raise UsageError("--replay-corpus needs --out DIR of an earlier run (DIR/corpus)")
     seed = args.seed if args.seed is not None else int(time.time()) & 0xFFFFFF
     out = args.out or BUILD / "fuzz" / time.strftime("%Y%m%d-%H%M%S")
     if targets.get(cfg.target).emulated_kernel:
@@ -793,6 +803,10 @@ def main(args: argparse.Namespace, cfg: RunConfig) -> int:
           f"{args.duration:.0f} s, out {out}", flush=True)
     fz = Fuzzer(cfg, out, seed, args.duration, minimize_runs=args.minimize_runs,
                 programs_per_guest=args.programs_per_guest)
+    if args.replay_corpus:
+        fz.replay_only, fz.duration = True, float("inf")
+        fz.out = out / "replay"  # the run's own summary stays
+        shutil.copytree(out / "corpus", fz.out / "corpus", dirs_exist_ok=True)
     # SIGTERM ends the run like Ctrl-C: the guest is stopped, the summary written
     def stop(signum: int, _frame: Any) -> None:
         fz.stopping = True
@@ -809,7 +823,8 @@ def main(args: argparse.Namespace, cfg: RunConfig) -> int:
               f"{f['minimized']} requests{'' if f['alone'] else ', needs the programs before it'})")
     for f in summary["flaky"]:
         print(f"  {f['first_s']:7.1f} s  x{f['count']:<3}  flaky: {f['title']}  (did not reproduce in a fresh guest)")
-    cov = (f"{summary['edges']}/{summary['edges_total']} driver edges, corpus {summary['corpus']}"
+    cov = (f"{summary['edges']}/{summary['edges_total']} driver edges (the total counts the "
+           f"sanitizers' check branches too: line coverage is fuzz-corpus-cov's), corpus {summary['corpus']}"
            if summary["guided"] else "blind (no coverage from this target)")
     print(f"tunlab fuzz: {summary['execs_per_s']} execs/s, {cov}, {len(summary['findings'])} findings, "
           f"{len(summary['flaky'])} flaky; {out}/summary.json")
