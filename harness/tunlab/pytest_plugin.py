@@ -308,3 +308,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     root = config.getoption("--tunlab-logs")
     if root is not None and Path(root).exists():
         terminalreporter.write_line(f"tunlab: per-test logs in {root}")
+    if config.getoption("record", False):
+        from tunlab import replay
+        terminalreporter.write_line(replay.NOT_THROUGHPUT)

@@ -12,8 +12,12 @@ and compares it byte for byte with DIR/console.log. `--gdb` starts QEMU's gdb st
 waiting (`-S`) on 127.0.0.1:PORT, and prints the gdb command that attaches.
 
 Record mode runs the guest with an instruction counter instead of real time: slower, and
-its timing is not real. It is never used for throughput figures (bench refuses nothing by
-itself: simply do not pass --record to it), and only with TCG (icount has no KVM mode).
+its timing is not real. It is never used for throughput figures: `tunlab bench` has no
+--record (it is refused as an unknown argument), and a pytest run with --record ends with a
+line saying its figures are not throughput figures (NOT_THROUGHPUT). TCG only (icount has no
+KVM mode); the direct QEMU backend (a recording is ended by QMP `quit`, see end_recording).
+Input to a recorded guest is paced (ACK_WINDOW) and its vCPU has no RDRAND/RDSEED
+(HOST_RANDOM_OFF): see those constants for why.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from typing import Any, Callable
 from tunlab.errors import SetupError, UsageError
 from tunlab.machine import Drive, GuestSpec
 
+NOT_THROUGHPUT = ("tunlab: --record: the guests ran in QEMU's record mode (instruction counting, "
+                  "paced input): their timings, and any throughput figure of this run, are not "
+                  "throughput figures")
 RECORD_FILE = "replay.bin"
 META_FILE = "record.json"
 IMAGE_DIR = "image"  # a kept recording's kernel and initrd (hard links where possible)
@@ -187,7 +194,7 @@ def replay(directory: Path, gdb_port: int | None = None, timeout: float | None =
     console_out = out or directory / "replay-console.log"
     recorded = (directory / "console.log").read_bytes() if (directory / "console.log").exists() else b""
     limit = timeout or max(120.0, 30 * float(meta.get("record_seconds") or 10) + 60)
-    if gdb_port:
+    if gdb_port and not timeout:  # a person at gdb: an hour unless told otherwise
         limit = max(limit, 3600.0)
     machine = QemuMachine(spec, run_dir, "tcg")
     t0 = time.monotonic()
@@ -241,7 +248,8 @@ def main(args: argparse.Namespace) -> int:
     res = replay(args.directory, args.gdb, args.timeout)
     print(json.dumps(res, indent=2))
     verdict = "IDENTICAL" if res["identical"] else (
-        f"DIFFERENT at byte {res['first_difference_at']}")
+        f"DIFFERENT at byte {res['first_difference_at']}"
+        + (" (the replay did not end within its time limit: --timeout)" if res["timed_out"] else ""))
     print(f"tunlab replay: console {verdict} ({res['replayed_bytes']} of {res['recorded_bytes']} "
           f"recorded bytes); replay {res['replay_seconds']} s vs record {res['record_seconds']} s")
     return 0 if res["identical"] else 1

@@ -100,7 +100,8 @@ def test_record_mode_adds_icount_and_describes_the_guest(tmp_path):
     meta = json.loads((tmp_path / "run" / "record.json").read_text())
     assert meta["accel"] == "tcg" and meta["spec"]["kernel"] == str(tmp_path / "vmlinux")
     back = replay._spec_from_json(meta["spec"])
-    assert back.kernel == tmp_path / "vmlinux" and back.append == "console=ttyS0"
+    assert back.kernel == tmp_path / "vmlinux" and back.append == "console=ttyS0 tunlab.ack=16"
+    assert back.cpu_features == ("rdrand=off", "rdseed=off")
     assert back == spec  # icount and the whole shape survive record.json
 
 
