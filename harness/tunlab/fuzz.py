@@ -571,6 +571,8 @@ class Fuzzer:
                 elif title:
                     keep = guest
                     guest = None
+                    if out.crash or out.died:
+                        repro.let_report_finish(keep, self.target.uses_vm)
                     self._stop(keep)
                     if keep.watcher and out.crash:
                         out.crash = (out.crash[0], repro.crash_title(out.crash[0], out.crash[1], keep.watcher.lines()))

@@ -492,6 +492,19 @@ def leaked_since(agent: Any, base: dict[str, str], settle_s: float = LEAK_SETTLE
         time.sleep(0.05)
 
 
+CRASH_REPORT_S = 20.0  # a sanitizer's report (symbolized stack) on a loaded machine
+
+
+def let_report_finish(guest: Any, uses_vm: bool, timeout: float = CRASH_REPORT_S) -> None:
+    """On a process guest (kpi) that crashed or died: wait, bounded, for the agent to end by
+    itself and its console to close, so that the sanitizer's stack after the first report
+    line is read (the title names its function). A VM that panicked may never end: no wait."""
+    if uses_vm or guest.machine is None:
+        return
+    if guest.machine.wait_exit(timeout) and guest.watcher:
+        guest.watcher.wait_eof(2.0)
+
+
 def run_steps(cfg: RunConfig, steps: list[Step], run_dir: Path, *, leak_check: bool = False,
               timeout: float | None = None, record: Any = None) -> Outcome:
     """Boot a fresh guest for `cfg`, send `steps` (remapped), and say what happened.
@@ -533,6 +546,8 @@ def run_steps(cfg: RunConfig, steps: list[Step], run_dir: Path, *, leak_check: b
     except ProtocolError as e:
         out.protocol = str(e).splitlines()[0][:200]
     finally:
+        if out.crash or out.died:
+            let_report_finish(guest, target.uses_vm)
         guest.stop()
         seen = guest.watcher.crash if guest.watcher else None
         if out.crash is None and seen:  # e.g. LeakSanitizer at the agent's exit

@@ -157,3 +157,14 @@ def test_a_requests_bound_grows_with_its_bytes_on_a_vm_only():
     # a read may bring back max bytes as hex
     assert repro.step_timeout("read", [("h", "1"), ("max", "65539")], 10.0, True) >= 10.0 + 131078 / 25000
     assert repro.step_timeout("nop", [], 10.0, True) < 10.01
+
+
+def test_a_crashed_process_guest_is_given_time_to_finish_its_report_a_vm_is_not():
+    calls = []
+    machine = SimpleNamespace(wait_exit=lambda t: calls.append(("exit", t)) or True)
+    watcher = SimpleNamespace(wait_eof=lambda t: calls.append(("eof", t)) or True)
+    guest = SimpleNamespace(machine=machine, watcher=watcher)
+    repro.let_report_finish(guest, uses_vm=True)
+    assert calls == []
+    repro.let_report_finish(guest, uses_vm=False, timeout=7)
+    assert calls == [("exit", 7), ("eof", 2.0)]
