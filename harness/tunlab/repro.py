@@ -324,6 +324,9 @@ class Remap:
             for v in (got.get(k, ""), sent_args.get(k, "")):
                 if _is_unit(decode_text(v)):
                     self.units.add(decode_text(v))
+        if step.verb == "ioctl" and sent_args.get("req") == "SIOCSIFNAME" and sent_args.get("name"):
+            # a unit renamed to any name (tunren) is still a unit to destroy
+            self.units.add(decode_text(sent_args["name"]))
         for k in HANDLE_KEYS:
             if k in recorded and step.verb in ("open", "kq", "bpf"):
                 if k in got:

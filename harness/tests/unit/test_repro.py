@@ -223,3 +223,10 @@ def test_the_client_keeps_the_sections_exchanges_in_full(tmp_path):
     for fd in (a_r, a_w, h_r, h_w):
         os.close(fd)
     client.close()
+
+
+def test_a_unit_renamed_to_a_name_without_a_number_is_still_destroyed_by_the_clean_up():
+    step = repro.Step("ioctl", (("ifname", "tun7"), ("req", "SIOCSIFNAME"), ("name", "tunren")), "ok ret=0")
+    remap = repro.Remap([step])
+    remap.learn(step, decode_frame("TL1 2 ok ret=0"))
+    assert remap.units == {"tun7", "tunren"}
