@@ -271,10 +271,17 @@ class Snapshots:
             self.snap = load(self.root / self.key)
         if self.snap is None:
             t0 = time.monotonic()
+            # A failed boot is the run's error, as it is without snapshots; a failed save is
+            # a SnapshotError (the caller boots instead).
             guest = Guest.boot(self.spec, backend=self.backend, accel=self.accel,
                                run_dir=new_run_dir(f"snapshot-{self.spec.target}"))
             try:
                 self.snap = save(guest, self.key, self.inputs, self.root)
+            except (TunlabError, OSError) as e:
+                if isinstance(e, SnapshotError):
+                    raise
+                raise SnapshotError(f"saving the guest failed: {_first_line(e)} "
+                                    f"(logs: {guest.run_dir})") from e
             finally:
                 guest.stop()
             mb = self.snap.state.stat().st_size / 1e6
@@ -298,27 +305,41 @@ class Snapshots:
         return guest
 
     def guest(self, run_dir: Path | None = None) -> Guest:
-        """A fresh guest: restored, or booted when restoring fails or is off."""
+        """A fresh guest: restored, or booted when saving or restoring fails or is off."""
         if not self.off:
             try:
                 return self.restore(run_dir)
+            except SnapshotError as e:
+                self._failed(e, run_dir)
             except (TunlabError, OSError) as e:
-                self.failures += 1
-                why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                where = self.snap.directory if self.snap else self.root / self.key
-                if self.snap is not None:
-                    discard(self.snap.directory)
-                self.snap = None
-                if self.failures >= self.MAX_FAILURES:
-                    self.off = why
-                    self.say(f"tunlab: restoring {where} failed again ({why}): booting every "
-                             f"guest for the rest of this run")
-                else:
-                    self.say(f"tunlab: restoring {where} failed ({why}): booting this guest "
-                             f"instead; the next one rebuilds the snapshot")
-                if run_dir is not None and run_dir.exists():
-                    try:  # the failed restore's logs stay beside the booted guest's
-                        run_dir.rename(run_dir.with_name(run_dir.name + "-restore-failed"))
-                    except OSError:
-                        pass
+                if self.snap is None:
+                    raise  # the boot that makes the snapshot failed: as any boot failure
+                self._failed(e, run_dir)
         return Guest.boot(self.spec, backend=self.backend, accel=self.accel, run_dir=run_dir)
+
+    def _failed(self, e: BaseException, run_dir: Path | None) -> None:
+        """Say in one line that this guest is booted instead; throw the snapshot away (the
+        next guest rebuilds it), or stop restoring after MAX_FAILURES."""
+        self.failures += 1
+        why = _first_line(e)
+        where = self.snap.directory if self.snap else self.root / self.key
+        if self.snap is not None:
+            discard(self.snap.directory)
+        self.snap = None
+        if self.failures >= self.MAX_FAILURES:
+            self.off = why
+            self.say(f"tunlab: restoring {where} failed again ({why}): booting every guest "
+                     f"for the rest of this run")
+        else:
+            self.say(f"tunlab: restoring {where} failed ({why}): booting this guest instead; "
+                     f"the next one rebuilds the snapshot")
+        if run_dir is not None and run_dir.exists():
+            try:  # the failed restore's logs stay beside the booted guest's
+                run_dir.rename(run_dir.with_name(run_dir.name + "-restore-failed"))
+            except OSError:
+                pass
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

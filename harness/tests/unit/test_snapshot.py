@@ -313,3 +313,36 @@ def test_libvirt_restore_xml_takes_this_runs_sockets_drives_and_metadata(tmp_pat
         ["/new/disk.qcow2", "/old/s.iso"]
     run = xml.find(f"./metadata/{{{NAMESPACE}}}run")
     assert (run.get("pid"), run.get("run_dir")) == ("2", "/new")
+
+
+def test_a_failed_boot_of_the_snapshot_guest_is_the_runs_error_not_a_restore_failure(
+        linux_spec, tmp_path, monkeypatch):
+    said: list[str] = []
+
+    def failing_boot(*a, **kw):
+        raise GuestDied("the guest agent did not start within 60 s of launch")
+
+    monkeypatch.setattr(snapshot, "load", lambda d: None)
+    monkeypatch.setattr(snapshot.Guest, "boot", staticmethod(failing_boot))
+    monkeypatch.setattr(snapshot, "new_run_dir", lambda kind: tmp_path / kind)
+    s = snapshot.Snapshots(linux_spec, "qemu", "tcg", root=tmp_path / "snaps", say=said.append)
+    with pytest.raises(GuestDied, match="did not start"):
+        s.guest(tmp_path / "test1")
+    assert said == [] and s.failures == 0
+
+
+def test_a_failed_save_boots_the_guest_instead(linux_spec, tmp_path, monkeypatch):
+    said: list[str] = []
+    booted: list[Path | None] = []
+
+    def fake_boot(spec, backend, accel, run_dir=None, echo=None):
+        booted.append(run_dir)
+        return _fake_guest(tmp_path, spec, SimpleNamespace())  # its machine cannot save
+
+    monkeypatch.setattr(snapshot, "load", lambda d: None)
+    monkeypatch.setattr(snapshot.Guest, "boot", staticmethod(fake_boot))
+    monkeypatch.setattr(snapshot, "new_run_dir", lambda kind: tmp_path / kind)
+    s = snapshot.Snapshots(linux_spec, "qemu", "tcg", root=tmp_path / "snaps", say=said.append)
+    g = s.guest(tmp_path / "test1")
+    assert booted == [tmp_path / "snapshot-linux", tmp_path / "test1"] and g.spec == linux_spec
+    assert len(said) == 1 and "cannot save" in said[0] and "booting this guest instead" in said[0]
