@@ -331,6 +331,40 @@ class LibvirtMachine(Machine):
             self.kill()
             raise
 
+    # -- snapshots (snapshot.py) -----------------------------------------------------------
+    def restore_from(self, state: Path) -> None:
+        """Start (the next start()) from a state save_state wrote (virDomainRestore)."""
+        self.incoming = state
+
+    def save_state(self, path: Path, timeout: float) -> None:
+        """Write the guest's whole state to `path` (virDomainSave: the domain stops). libvirt
+        bounds the call itself; `timeout` is the direct backend's."""
+        lv = libvirt_daemon.libvirt_module()
+        if self.dom is None:
+            raise GuestDied("the domain is not running: nothing to save")
+        try:
+            lv_call(self.dom.save, str(path))
+        except lv.libvirtError as e:
+            raise GuestDied(f"libvirt could not save domain {self.name} to {path}: "
+                            f"{e.get_error_message()}{self._log_hint()}") from None
+
+    def _restore_paused(self, conn: Any, paths: tuple[Path, Path], meta: dict[str, str]) -> None:
+        """Restore the saved domain, paused, as this machine: the saved image's XML with this
+        run's name, serial sockets, drives and metadata (the rest must not change: libvirt
+        checks that the devices match the saved ones)."""
+        lv = libvirt_daemon.libvirt_module()
+        saved = lv_call(conn.saveImageGetXMLDesc, str(self.incoming), 0)
+        xml = restore_xml(saved, paths, absolute_paths(self.spec), meta)
+        name = ET.fromstring(xml).findtext("name")
+        self.name = name or self.name
+        (self.run_dir / "domain.xml").write_text(xml)
+        log = self.libvirt_log
+        self._log_start = log.stat().st_size if log is not None and log.exists() else 0
+        def restore() -> Any:  # one call: a Ctrl-C between the two would lose the domain
+            conn.restoreFlags(str(self.incoming), xml, lv.VIR_DOMAIN_SAVE_PAUSED)
+            return conn.lookupByName(self.name)
+        self.dom = lv_call(restore)
+
     def _connect(self, path: Path, deadline: float) -> socket.socket:
         while True:
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -453,7 +487,9 @@ class LibvirtMachine(Machine):
         src = self.libvirt_log
         try:
             if src is not None and src.exists():
-                shutil.copyfile(src, self.log_copy)
+                with open(src, "rb") as f, open(self.log_copy, "wb") as out:
+                    f.seek(self._log_start)
+                    shutil.copyfileobj(f, out)
         except OSError:
             pass
 
