@@ -457,8 +457,9 @@ def cleanup_requests(guest: Any, remap: Remap, steps: list[Step]) -> None:
 
 
 # A serial line under TCG moves 0.1-0.2 MB/s (DESIGN.md, Channels); a request's bound grows
-# by its bytes each way at a quarter of that, so a 160 KB write is not taken for a hang.
-SERIAL_BYTES_PER_S = 25_000.0
+# by its bytes each way at 5 KB/s (a 140 KB write measured over 15 s with the machine
+# loaded 4 times over), so that a long write is not taken for a hang.
+SERIAL_BYTES_PER_S = 5_000.0
 # reply bytes a request may bring back: a read's hex data
 _REPLY_MAX = {"read": ("max", 65539), "bpf": ("max", 65539)}
 
