@@ -665,7 +665,12 @@ class Fuzzer:
             guest.check_alive()
             sent = repro.steps_from_exchanges(agent.exchanges)  # without the leak check's kstats
             if base:
-                out.leaked = repro.leaked_since(agent, base)
+                # a leak already found is counted after a short settle; a new one gets the
+                # full repro.LEAK_SETTLE_S (a stock driver leaking every program ran at a
+                # tenth of the speed otherwise)
+                out.leaked = repro.leaked_since(agent, base, settle_s=0.2)
+                if out.leaked and not self._settled(f"leak: {repro.leak_title(out.leaked)}"):
+                    out.leaked = repro.leaked_since(agent, base)
             if self.guided and not out.leaked:
                 cov = parse_cov(agent.request("cov").fields)[1]
         except GuestCrash as e:
@@ -680,13 +685,17 @@ class Fuzzer:
             sent = repro.steps_from_exchanges(agent.exchanges)
         return out, sent, cov
 
+    def _settled(self, title: str) -> bool:
+        """A title already found, or flaky after 3 tries: only counted from now on."""
+        flaky = self.flaky.get(title)
+        return title in self.findings or bool(flaky and flaky.tries >= 3)
+
     def _again(self, title: str) -> bool:
         """Count one more of a title already settled (a finding, or flaky after 3 tries)."""
-        known = self.findings.get(title)
-        flaky = self.flaky.get(title)
-        f = known or (flaky if flaky and flaky.tries >= 3 else None)
-        if f is None:
+        if not self._settled(title):
             return False
+        known = self.findings.get(title)
+        f = known or self.flaky[title]
         f.count += 1
         print(f"tunlab fuzz: again: {title} ({f.count} times{'' if known else ', flaky'})", flush=True)
         return True
