@@ -862,21 +862,26 @@ tunwrite(struct dev_write_args *ap)
 	struct ifnet *ifp;
 	struct mbuf *m;
 	uint32_t af;
+	size_t resid;
 	int hlen, isr, error;
 
 	if (sc == NULL)
 		return (ENXIO);
-	if (uio->uio_resid == 0)
+	resid = uio->uio_resid;
+	if (resid == 0)
 		return (0);
 	ifp = &sc->tun_if;
 
-	hlen = (sc->tun_flags & TUN_IFHEAD) ? (int)sizeof(af) : 0;
-	if (uio->uio_resid < (size_t)hlen)
-		return (EINVAL);
-	if (uio->uio_resid > (size_t)(TUNMRU + hlen))
+	hlen = 0;
+	if (sc->tun_flags & TUN_IFHEAD) {
+		hlen = sizeof(af);
+		if (resid < sizeof(af))
+			return (EINVAL);
+	}
+	if (resid > (size_t)(TUNMRU + hlen))
 		return (EIO);
 
-	error = tun_uiotombuf(uio, (int)uio->uio_resid, &m);
+	error = tun_uiotombuf(uio, (int)resid, &m);
 	if (error) {
 		IFNET_STAT_INC(ifp, ierrors, 1);
 		return (error);
@@ -939,6 +944,20 @@ tun_uiotombuf(struct uio *uio, int len, struct mbuf **mp)
 	int resid = len;
 	int size, mlen, error = 0;
 
+	/* Most packets fit the header mbuf: skip the size classes. */
+	if (len <= MHLEN) {
+		if ((top = m_gethdr(M_WAITOK, MT_DATA)) == NULL) {
+			error = ENOBUFS;
+			goto fail;
+		}
+		error = uiomove(mtod(top, caddr_t), len, uio);
+		if (error)
+			goto fail;
+		top->m_len = len;
+		top->m_pkthdr.len = len;
+		*mp = top;
+		return (0);
+	}
 	while (resid > 0) {
 		m = m_getlj(resid, M_WAITOK, MT_DATA, flags, &size);
 		if (m == NULL) {
@@ -994,10 +1013,9 @@ tunkqfilter(struct dev_kqfilter_args *ap)
 		return (0);
 	}
 
+	/* knote_insert() locks the list; kqueue runs the filter after. */
 	kn->kn_hook = (caddr_t)sc;
-	ifnet_serialize_all(&sc->tun_if);
 	knote_insert(&sc->tun_rkq.ki_note, kn);
-	ifnet_deserialize_all(&sc->tun_if);
 	return (0);
 }
 

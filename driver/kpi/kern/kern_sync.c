@@ -38,17 +38,23 @@ struct lwkt_token ifnet_token = LWKT_TOKEN_INITIALIZER(ifnet_token);
 
 /*
  * lwkt_getpooltoken(): a lock per address hash, as DragonFly's token pool.
- * A host mutex, not a full token: what it guards (a klist) is held for a
- * few instructions, never across a sleep, and an uncontended token costs
- * DragonFly an atomic op, not the kpi's scheduler lock.
+ * Not a full token (what it guards, a klist, is held for a few
+ * instructions): a serializer plus a depth, so that it is taken with one
+ * atomic op as DragonFly's uncontended token is, and a thread may take it
+ * again (two klists can hash to one pool token; DragonFly's tokens nest).
  */
 #define KPI_POOL_TOKENS	32
-static struct hostif_mtx *pool_tokens[KPI_POOL_TOKENS];
+static struct kpi_pooltok {
+	struct lwkt_serialize	slz;
+	int			depth;	/* by its holder */
+} pool_tokens[KPI_POOL_TOKENS];
 
 #define TDF_KPI_INSLEEP	0x0100	/* waiting inside tsleep */
 #define TDF_KPI_DEAD	0x0200
 
 static void kpi_thread_dtor(void *);
+static int slz_try(lwkt_serialize_t, struct thread *);
+static __noinline void slz_enter_slow(lwkt_serialize_t, struct thread *);
 
 void
 kpi_sync_init(void)
@@ -56,8 +62,6 @@ kpi_sync_init(void)
 	int i;
 
 	if (sched_mtx == NULL) {
-		for (i = 0; i < KPI_POOL_TOKENS; ++i)
-			pool_tokens[i] = hostif_mtx_create();
 		sched_mtx = hostif_mtx_create();
 		sched_cv = hostif_cv_create();
 		hostif_tls_setup(kpi_thread_dtor);
@@ -140,33 +144,57 @@ kpi_thread_free(struct thread *td)
 	hostif_free(td);
 }
 
+/*
+ * curthread is one thread-local load, as DragonFly's %gs-relative one; the
+ * host half's slot (whose destructor frees a thread at host thread exit)
+ * is only written through td_set().
+ */
+static __thread struct thread *kpi_td;
+
+static void
+td_set(struct thread *td)
+{
+	hostif_tls_set(td);
+	kpi_td = td;
+}
+
 static void
 kpi_thread_dtor(void *arg)
 {
+	kpi_td = NULL;
 	kpi_thread_free(arg);
+}
+
+/* a host thread's first call: it becomes a thread of process 0 */
+static __noinline struct thread *
+curthread_first(void)
+{
+	struct thread *td;
+
+	if (sched_mtx == NULL)
+		hostif_panic("kpi used before kpi_boot()");
+	td = kpi_thread_alloc(kpi_proc_get(0, 1), "user");
+	td_set(td);
+	return td;
 }
 
 struct thread *
 kpi_curthread(void)
 {
-	struct thread *td = hostif_tls_get();
+	struct thread *td = kpi_td;
 
 	if (__predict_true(td != NULL))
 		return td;
-	if (sched_mtx == NULL)
-		hostif_panic("kpi used before kpi_boot()");
-	td = kpi_thread_alloc(kpi_proc_get(0, 1), "user");
-	hostif_tls_set(td);
-	return td;
+	return curthread_first();
 }
 
 void
 kpik_thread_exit(void)
 {
-	struct thread *td = hostif_tls_get();
+	struct thread *td = kpi_td;
 
 	if (td != NULL) {
-		hostif_tls_set(NULL);
+		td_set(NULL);
 		kpi_thread_free(td);
 	}
 }
@@ -183,9 +211,9 @@ kpi_kthread_main(void *arg)
 	struct kthread_start ks = *(struct kthread_start *)arg;
 
 	hostif_free(arg);
-	hostif_tls_set(ks.td);
+	td_set(ks.td);
 	ks.fn(ks.arg);
-	hostif_tls_set(NULL);
+	td_set(NULL);
 	kpi_thread_free(ks.td);
 }
 
@@ -326,25 +354,40 @@ kpi_tokens_reacquire_locked(struct thread *td)
 	}
 }
 
-static struct hostif_mtx *
+static struct kpi_pooltok *
 pool_token(const void *ptr)
 {
 	uintptr_t h = (uintptr_t)ptr;
 
 	h ^= h >> 9;
-	return (pool_tokens[(h >> 4) % KPI_POOL_TOKENS]);
+	return (&pool_tokens[(h >> 4) % KPI_POOL_TOKENS]);
 }
 
 void
 lwkt_getpooltoken(void *ptr)
 {
-	hostif_mtx_lock(pool_token(ptr));
+	struct kpi_pooltok *pt = pool_token(ptr);
+	struct thread *td = curthread;
+
+	if (!slz_try(&pt->slz, td)) {
+		if (__atomic_load_n(&pt->slz.last_td, __ATOMIC_RELAXED) == td) {
+			pt->depth++;
+			return;
+		}
+		slz_enter_slow(&pt->slz, td);
+	}
+	pt->depth = 1;
 }
 
 void
 lwkt_relpooltoken(void *ptr)
 {
-	hostif_mtx_unlock(pool_token(ptr));
+	struct kpi_pooltok *pt = pool_token(ptr);
+
+	if (!lwkt_serialize_held(&pt->slz))
+		panic("lwkt_relpooltoken: %p's token not held", ptr);
+	if (--pt->depth == 0)
+		lwkt_serialize_exit(&pt->slz);
 }
 
 void
@@ -460,6 +503,28 @@ lwkt_user_yield(void)
 
 /* ---- serializers ---- */
 
+/*
+ * As DragonFly's lwkt_serialize.c: taking a free serializer is one atomic
+ * op on its interlock and giving it back with nobody waiting is one more;
+ * only a contended enter takes the sched lock and sleeps.  A waiter counts
+ * itself in s->waiters before it tests the interlock again, and exit
+ * clears the interlock before it reads s->waiters (both sequentially
+ * consistent), so either the waiter sees the serializer free or exit sees
+ * the waiter and broadcasts under the sched lock, which the waiter holds
+ * from that test until it waits: no wakeup is lost.
+ */
+static __inline int
+slz_try(lwkt_serialize_t s, struct thread *td)
+{
+	int free_ = 0;
+
+	if (!__atomic_compare_exchange_n(&s->interlock, &free_, 1, 0,
+	    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return 0;
+	__atomic_store_n(&s->last_td, td, __ATOMIC_RELAXED);
+	return 1;
+}
+
 void
 lwkt_serialize_init(lwkt_serialize_t s)
 {
@@ -469,32 +534,44 @@ lwkt_serialize_init(lwkt_serialize_t s)
 	s->handler_disabled = 0;
 }
 
+/* exit found waiters */
+static __noinline void
+slz_wake(void)
+{
+	kpi_sched_lock();
+	kpi_sched_broadcast();
+	kpi_sched_unlock();
+}
+
+/* contended: sleep on the sched lock, tokens given up while blocked */
+static __noinline void
+slz_enter_slow(lwkt_serialize_t s, struct thread *td)
+{
+	kpi_sched_lock();
+	__atomic_add_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
+	if (!slz_try(s, td)) {
+		td->td_kpi_slzwait++;
+		kpi_tokens_release_locked(td);
+		while (!slz_try(s, td))
+			kpi_sched_wait(0);
+		td->td_kpi_slzwait--;
+		kpi_tokens_reacquire_locked(td);
+	}
+	__atomic_sub_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
+	kpi_sched_unlock();
+}
+
 void
 lwkt_serialize_enter(lwkt_serialize_t s)
 {
 	struct thread *td = curthread;
 
-	kpi_sched_lock();
-	if (s->interlock && s->last_td == td) {
-		kpi_sched_unlock();
+	if (__predict_true(slz_try(s, td)))
+		return;
+	/* only this thread can have stored itself there */
+	if (__atomic_load_n(&s->last_td, __ATOMIC_RELAXED) == td)
 		panic("lwkt_serialize_enter: recursion on %p", s);
-	}
-	if (s->interlock) {
-		s->waiters++;
-		td->td_kpi_slzwait++;
-		kpi_tokens_release_locked(td);
-		while (s->interlock)
-			kpi_sched_wait(0);
-		s->interlock = 1;
-		s->last_td = td;
-		s->waiters--;
-		td->td_kpi_slzwait--;
-		kpi_tokens_reacquire_locked(td);
-	} else {
-		s->interlock = 1;
-		s->last_td = td;
-	}
-	kpi_sched_unlock();
+	slz_enter_slow(s, td);
 }
 
 void
@@ -506,37 +583,31 @@ lwkt_serialize_adaptive_enter(lwkt_serialize_t s)
 int
 lwkt_serialize_try(lwkt_serialize_t s)
 {
-	int ok = 0;
+	return slz_try(s, curthread);
+}
 
-	kpi_sched_lock();
-	if (!s->interlock) {
-		s->interlock = 1;
-		s->last_td = curthread;
-		ok = 1;
-	}
-	kpi_sched_unlock();
-	return ok;
+static __inline int
+slz_held(lwkt_serialize_t s, struct thread *td)
+{
+	return __atomic_load_n(&s->interlock, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&s->last_td, __ATOMIC_RELAXED) == td;
 }
 
 void
 lwkt_serialize_exit(lwkt_serialize_t s)
 {
-	kpi_sched_lock();
-	if (!s->interlock || s->last_td != curthread) {
-		kpi_sched_unlock();
+	if (__predict_false(!slz_held(s, curthread)))
 		panic("lwkt_serialize_exit: %p not held by this thread", s);
-	}
-	s->interlock = 0;
-	s->last_td = NULL;
-	if (s->waiters)
-		kpi_sched_broadcast();
-	kpi_sched_unlock();
+	__atomic_store_n(&s->last_td, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->interlock, 0, __ATOMIC_SEQ_CST);
+	if (__predict_false(__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST)))
+		slz_wake();
 }
 
 int
 lwkt_serialize_held(lwkt_serialize_t s)
 {
-	return s->interlock && s->last_td == curthread;
+	return slz_held(s, curthread);
 }
 
 void

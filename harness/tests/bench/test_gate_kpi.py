@@ -42,9 +42,14 @@ def test_unchanged_driver_is_within_the_baseline():
 def test_slowed_write_path_is_caught(tmp_path):
     src = (REPO / "driver" / "if_tun.c").read_text()
     head = "static int\ntun_uiotombuf(struct uio *uio, int len, struct mbuf **mp)\n"
-    call = "\t\tm->m_len = mlen;\n"
-    assert src.count(head) == 1 and src.count(call) == 1, "driver changed: update this test's patch"
-    slow = src.replace(head, SLOWDOWN).replace(call, "\t\ttunlab_slow_down(mtod(m, caddr_t), mlen);\n" + call)
+    # both ways into an mbuf: the one-mbuf fast path (64 B) and the loop (1400 B)
+    calls = {"\t\ttop->m_len = len;\n": "\t\ttunlab_slow_down(mtod(top, caddr_t), len);\n",
+             "\t\tm->m_len = mlen;\n": "\t\ttunlab_slow_down(mtod(m, caddr_t), mlen);\n"}
+    assert src.count(head) == 1 and all(src.count(c) == 1 for c in calls), \
+        "driver changed: update this test's patch"
+    slow = src.replace(head, SLOWDOWN)
+    for call, slowed in calls.items():
+        slow = slow.replace(call, slowed + call)
     copy = tmp_path / "if_tun.c"
     copy.write_text(slow)
     for h in ("if_tun.h", "if_tunvar.h"):
