@@ -838,5 +838,5 @@ def main(args: argparse.Namespace, cfg: RunConfig) -> int:
            f"sanitizers' check branches too: line coverage is fuzz-corpus-cov's), corpus {summary['corpus']}"
            if summary["guided"] else "blind (no coverage from this target)")
     print(f"tunlab fuzz: {summary['execs_per_s']} execs/s, {cov}, {len(summary['findings'])} findings, "
-          f"{len(summary['flaky'])} flaky; {out}/summary.json")
+          f"{len(summary['flaky'])} flaky; {fz.out}/summary.json")
     return 0
