@@ -90,6 +90,10 @@ def test_a_leak_repro_finds_the_planted_w4_leak_and_not_on_ours(tmp_path):
     rp = repro.Replayer(r, cfg, tmp_path / "replays", None)
     assert rp.reproduces(steps)
     assert rp.last is not None and rp.last.leaked.get("mbufs", 0) > 0
+    # the frames as sent, for the agent under gdb (README, "Reproducing a bug")
+    frames = (tmp_path / "replays" / "0001-replay" / "requests.tl").read_text().splitlines()
+    assert [f.split()[2] for f in frames][:4] == ["hello", "kstat", "open", "ioctl"]
+    assert frames[4].startswith("TL1 5 write h=1 data=00000063")
     ours = repro.Replayer(r, cfg.with_(driver="ours"), tmp_path / "replays-ours", None)
     assert not ours.reproduces(steps)
     small = repro.minimize(rp, max_runs=40)
