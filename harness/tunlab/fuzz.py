@@ -544,7 +544,7 @@ class Fuzzer:
         guest_no = 0
         history: list[list[Step]] = []
         try:
-            while self._elapsed() < self.duration and not self.stopping and not (self.replay_only and not self.pending):
+            while self._more():
                 if guest is None:
                     guest_no += 1
                     guest = Guest.boot(plan.spec, backend=plan.backend, accel=plan.accel,
@@ -590,6 +590,13 @@ class Fuzzer:
             summary = self._summary()  # an interrupted run's too
         self._progress(final=True)
         return summary
+
+    def _more(self) -> bool:
+        """Whether to run another program: time left, no stop asked, and (replaying a
+        corpus) corpus programs left."""
+        if self.replay_only:
+            return bool(self.pending) and not self.stopping
+        return self._elapsed() < self.duration and not self.stopping
 
     def _summary(self) -> dict[str, Any]:
         summary = {"target": self.cfg.target, "driver": self.cfg.driver, "driver_id": self.driver_id,
