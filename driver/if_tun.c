@@ -109,6 +109,9 @@ static void	tunstart(struct ifnet *, struct ifaltq_subque *);
 static int	tunifioctl(struct ifnet *, u_long, caddr_t, struct ucred *);
 static int	tun_uiotombuf(struct uio *, int, struct mbuf **);
 static int	tun_sndq_full(struct ifaltq_subque *);
+static int	tun_bpfwrite_af(struct mbuf **, uint32_t *);
+static struct mbuf *tun_prefix(struct tun_softc *, struct mbuf *,
+		    struct sockaddr *, uint32_t);
 static void	tun_filter_detach(struct knote *);
 static int	tun_filter_read(struct knote *, long);
 static int	tun_filter_write(struct knote *, long);
@@ -488,7 +491,7 @@ tunoutput(struct ifnet *ifp, struct mbuf *m, struct sockaddr *dst,
 	struct altq_pktattr pktattr;
 	struct sockaddr unspec;
 	uint32_t af;
-	int len, error;
+	int error;
 
 	ifnet_serialize_all(ifp);
 
@@ -499,20 +502,10 @@ tunoutput(struct ifnet *ifp, struct mbuf *m, struct sockaddr *dst,
 
 	af = dst->sa_family;
 	if (af == AF_UNSPEC) {
-		/* bpf(4) write on DLT_NULL: a host-order family heads it. */
-		if (m->m_pkthdr.len < (int)sizeof(af)) {
-			error = EINVAL;
-			goto drop;
-		}
-		if (m->m_len < (int)sizeof(af) &&
-		    (m = m_pullup(m, sizeof(af))) == NULL) {
-			error = ENOBUFS;
-			goto fail;
-		}
-		bcopy(mtod(m, caddr_t), &af, sizeof(af));
-		m_adj(m, sizeof(af));
-		if (af == AF_UNSPEC || af >= AF_MAX) {
-			error = EAFNOSUPPORT;
+		error = tun_bpfwrite_af(&m, &af);
+		if (error) {
+			if (m == NULL)
+				goto fail;
 			goto drop;
 		}
 		bzero(&unspec, sizeof(unspec));
@@ -535,22 +528,10 @@ tunoutput(struct ifnet *ifp, struct mbuf *m, struct sockaddr *dst,
 	/* ALTQ classifies on the network header, before any prefix. */
 	ifq_classify(&ifp->if_snd, m, (uint8_t)af, &pktattr);
 
-	if (sc->tun_flags & TUN_LMODE) {
-		len = dst->sa_len != 0 ? dst->sa_len : (int)sizeof(*dst);
-		M_PREPEND(m, len, M_NOWAIT);
-		if (m == NULL) {
-			error = ENOBUFS;
-			goto fail;
-		}
-		bcopy(dst, mtod(m, caddr_t), len);
-	} else if (sc->tun_flags & TUN_IFHEAD) {
-		M_PREPEND(m, sizeof(af), M_NOWAIT);
-		if (m == NULL) {
-			error = ENOBUFS;
-			goto fail;
-		}
-		af = htonl(af);
-		bcopy(&af, mtod(m, caddr_t), sizeof(af));
+	if ((sc->tun_flags & (TUN_LMODE | TUN_IFHEAD)) != 0 &&
+	    (m = tun_prefix(sc, m, dst, af)) == NULL) {
+		error = ENOBUFS;
+		goto fail;
 	}
 
 	ifsq = ifq_get_subq_default(&ifp->if_snd);
@@ -573,6 +554,55 @@ fail:
 	IFNET_STAT_INC(ifp, oerrors, 1);
 	ifnet_deserialize_all(ifp);
 	return (error);
+}
+
+/*
+ * Link-layer mode prefixes the destination sockaddr, header mode the
+ * family in network order.  NULL when M_PREPEND() failed (and freed m).
+ * Out of line, as tun_bpfwrite_af().
+ */
+static __noinline struct mbuf *
+tun_prefix(struct tun_softc *sc, struct mbuf *m, struct sockaddr *dst,
+    uint32_t af)
+{
+	int len;
+
+	if (sc->tun_flags & TUN_LMODE) {
+		len = dst->sa_len != 0 ? dst->sa_len : (int)sizeof(*dst);
+		M_PREPEND(m, len, M_NOWAIT);
+		if (m != NULL)
+			bcopy(dst, mtod(m, caddr_t), len);
+	} else {
+		M_PREPEND(m, sizeof(af), M_NOWAIT);
+		af = htonl(af);
+		if (m != NULL)
+			bcopy(&af, mtod(m, caddr_t), sizeof(af));
+	}
+	return (m);
+}
+
+/*
+ * bpf(4) write on DLT_NULL: a host-order family heads the packet.  Takes
+ * it off into *afp; on failure *mp is NULL if the chain was freed.  Out of
+ * line: tunoutput()'s common path stays small.
+ */
+static __noinline int
+tun_bpfwrite_af(struct mbuf **mp, uint32_t *afp)
+{
+	struct mbuf *m = *mp;
+	uint32_t af;
+
+	if (m->m_pkthdr.len < (int)sizeof(af))
+		return (EINVAL);
+	if (m->m_len < (int)sizeof(af) &&
+	    (m = *mp = m_pullup(m, sizeof(af))) == NULL)
+		return (ENOBUFS);
+	bcopy(mtod(m, caddr_t), &af, sizeof(af));
+	m_adj(m, sizeof(af));
+	if (af == AF_UNSPEC || af >= AF_MAX)
+		return (EAFNOSUPPORT);
+	*afp = af;
+	return (0);
 }
 
 /*
