@@ -113,6 +113,7 @@ class State:
     kqs: list[int] = field(default_factory=list)
     bpfs: list[int] = field(default_factory=list)
     units: list[str] = field(default_factory=list)
+    nonblock: set[int] = field(default_factory=set)  # handles opened (or FIONBIO'd) non-blocking
     next_h: int = 1000  # placeholders: the real handle comes from the reply
 
 
@@ -203,6 +204,8 @@ class Generator:
                 args.append(("uid", rng.choice((0, 66, 65534))))
             st.next_h += 1
             st.handles.append(st.next_h)
+            if dict(args)["nonblock"]:
+                st.nonblock.add(st.next_h)
             return [self._step("open", args, produces=("h", st.next_h))]
         if what == "close":
             if st.handles and rng.random() < 0.8:
@@ -215,6 +218,8 @@ class Generator:
             args = [("h", h), ("req", req)]
             if kind == "int":
                 args.append(("value", rng.choice((0, 1, 1, self.int_()))))
+                if req == "FIONBIO":
+                    (st.nonblock.add if args[-1][1] else st.nonblock.discard)(h)
             elif kind == "owner":
                 args.append(("value", rng.choice((0, -1, INT_MIN, INT_MAX, -INT_MAX, 1, self.int_()))))
             elif kind == "mode":
@@ -254,8 +259,10 @@ class Generator:
                                           ("count", rng.choice((1, 2, 10, 100)))])]
         if what == "read":
             args = [("h", h), ("max", rng.choice((0, 1, 3, 4, 20, 65539, 65539, 1500)))]
-            # always bounded: without wait_ms the agent waits up to 5 s on a blocking device
-            args.append(("wait_ms", rng.choice((0, 0, 1, 20))))
+            # Without wait_ms the agent reads at once on a non-blocking device (the driver's
+            # empty-queue EWOULDBLOCK), but waits up to 5 s on a blocking one: bounded there.
+            if h not in st.nonblock or rng.random() < 0.5:
+                args.append(("wait_ms", rng.choice((0, 0, 1, 20))))
             return [self._step("read", args)]
         if what == "poll":
             return [self._step("poll", [("h", h), ("wait_ms", rng.choice((0, 10)))])]

@@ -168,3 +168,19 @@ def test_a_crashed_process_guest_is_given_time_to_finish_its_report_a_vm_is_not(
     assert calls == []
     repro.let_report_finish(guest, uses_vm=False, timeout=7)
     assert calls == [("exit", 7), ("eof", 2.0)]
+
+
+def test_a_read_without_wait_ms_is_drawn_only_for_a_non_blocking_handle():
+    gen = _gen(9)
+    unbounded = 0
+    for _ in range(400):
+        nonblock: set[str] = set()
+        for s in gen.program():
+            if s.verb == "open" and s.arg("nonblock") == "1":
+                nonblock.add(repro.reply_fields(s.reply)["h"])
+            if s.verb == "ioctl" and s.arg("req") == "FIONBIO":
+                (nonblock.add if s.arg("value") != "0" else nonblock.discard)(s.arg("h"))
+            if s.verb == "read" and s.arg("wait_ms") is None:
+                unbounded += 1
+                assert s.arg("h") in nonblock, s.line()  # else the agent waits 5 s
+    assert unbounded > 20  # the driver's empty-queue read is reached
