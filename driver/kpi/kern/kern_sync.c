@@ -308,6 +308,20 @@ tok_index(struct thread *td, lwkt_token_t tok)
 	return -1;
 }
 
+/*
+ * Threads waiting for a token to come free (sched lock held): a token given
+ * back wakes the sleepers only if there is one, as DragonFly's does.
+ */
+static int kpi_tok_waiters;
+
+static void
+tok_wait_locked(void)
+{
+	kpi_tok_waiters++;
+	kpi_sched_wait(0);
+	kpi_tok_waiters--;
+}
+
 /* sched lock held: give up every token the thread holds */
 void
 kpi_tokens_release_locked(struct thread *td)
@@ -321,7 +335,7 @@ kpi_tokens_release_locked(struct thread *td)
 		tok->t_owner = NULL;
 		tok->t_count = 0;
 	}
-	if (td->td_kpi_ntoks)
+	if (td->td_kpi_ntoks && kpi_tok_waiters)
 		kpi_sched_broadcast();
 }
 
@@ -347,7 +361,7 @@ kpi_tokens_reacquire_locked(struct thread *td)
 	if (td->td_kpi_ntoks == 0)
 		return;
 	while (!tokens_available(td))
-		kpi_sched_wait(0);
+		tok_wait_locked();
 	for (i = 0; i < td->td_kpi_ntoks; ++i) {
 		td->td_kpi_toks[i]->t_owner = td;
 		td->td_kpi_toks[i]->t_count = td->td_kpi_tokcnt[i];
@@ -428,7 +442,7 @@ lwkt_gettoken(lwkt_token_t tok)
 		tok->t_collisions++;
 		kpi_tokens_release_locked(td);
 		while (tok->t_owner != NULL || !tokens_available(td))
-			kpi_sched_wait(0);
+			tok_wait_locked();
 		kpi_tokens_reacquire_locked(td);
 	}
 	tok->t_owner = td;
@@ -478,7 +492,8 @@ lwkt_reltoken(lwkt_token_t tok)
 		td->td_kpi_ntoks--;
 		td->td_kpi_toks[i] = td->td_kpi_toks[td->td_kpi_ntoks];
 		td->td_kpi_tokcnt[i] = td->td_kpi_tokcnt[td->td_kpi_ntoks];
-		kpi_sched_broadcast();
+		if (kpi_tok_waiters)
+			kpi_sched_broadcast();
 	}
 	kpi_sched_unlock();
 }
@@ -586,17 +601,20 @@ lwkt_serialize_try(lwkt_serialize_t s)
 	return slz_try(s, curthread);
 }
 
+/* a thread that never asked for curthread holds nothing: no need to ask */
 static __inline int
-slz_held(lwkt_serialize_t s, struct thread *td)
+slz_held(lwkt_serialize_t s)
 {
-	return __atomic_load_n(&s->interlock, __ATOMIC_RELAXED) &&
+	struct thread *td = kpi_td;
+
+	return td != NULL && __atomic_load_n(&s->interlock, __ATOMIC_RELAXED) &&
 	    __atomic_load_n(&s->last_td, __ATOMIC_RELAXED) == td;
 }
 
 void
 lwkt_serialize_exit(lwkt_serialize_t s)
 {
-	if (__predict_false(!slz_held(s, curthread)))
+	if (__predict_false(!slz_held(s)))
 		panic("lwkt_serialize_exit: %p not held by this thread", s);
 	__atomic_store_n(&s->last_td, NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->interlock, 0, __ATOMIC_SEQ_CST);
@@ -607,7 +625,7 @@ lwkt_serialize_exit(lwkt_serialize_t s)
 int
 lwkt_serialize_held(lwkt_serialize_t s)
 {
-	return slz_held(s, curthread);
+	return slz_held(s);
 }
 
 void
@@ -860,6 +878,26 @@ spin_unlock(struct spinlock *s)
 
 /* ---- tsleep / wakeup ---- */
 
+/*
+ * Threads a wakeup() may concern: asleep (td_kpi_sleeping, from
+ * tsleep_interlock() or tsleep() on) or held at the door of a sleep.  Both
+ * change under the sched lock; with none, wakeup() is this one test, as
+ * DragonFly's is a look at an empty sleep queue.  An interlocked sleeper
+ * counts itself before it gives up its interlock, so a wakeup ordered
+ * after that by the interlock sees it.
+ */
+static int kpi_nwaitable;
+
+static void
+td_sleeping(struct thread *td, int on)
+{
+	if (td->td_kpi_sleeping != on) {
+		td->td_kpi_sleeping = on;
+		__atomic_add_fetch(&kpi_nwaitable, on ? 1 : -1,
+		    __ATOMIC_SEQ_CST);
+	}
+}
+
 void
 tsleep_interlock(const volatile void *ident, int flags __unused)
 {
@@ -868,7 +906,7 @@ tsleep_interlock(const volatile void *ident, int flags __unused)
 	kpi_sched_lock();
 	td->td_wchan = ident;
 	td->td_wmesg = "interlock";
-	td->td_kpi_sleeping = 1;
+	td_sleeping(td, 1);
 	kpi_sched_unlock();
 }
 
@@ -876,7 +914,7 @@ void
 tsleep_remove(struct thread *td)
 {
 	kpi_sched_lock();
-	td->td_kpi_sleeping = 0;
+	td_sleeping(td, 0);
 	td->td_wchan = NULL;
 	kpi_sched_unlock();
 }
@@ -935,12 +973,14 @@ tsleep_door(struct thread *td, const volatile void *ident, const char *wmesg)
 	deadline = kpi_now_ns() + kpi_window_ns;
 	td->td_kpi_window = ident;
 	td->td_kpi_window_woken = 0;
+	__atomic_add_fetch(&kpi_nwaitable, 1, __ATOMIC_SEQ_CST);
 	KPI_STAT_ADD(KS_SLEEP_WINDOWS, 1);
 	while (!td->td_kpi_window_woken && !td->td_kpi_sigpend) {
 		if (kpi_sched_wait(deadline) && kpi_now_ns() >= deadline)
 			break;
 	}
 	td->td_kpi_window = NULL;
+	__atomic_sub_fetch(&kpi_nwaitable, 1, __ATOMIC_SEQ_CST);
 }
 
 int
@@ -964,18 +1004,18 @@ tsleep(const volatile void *ident, int flags, const char *wmesg, int timo)
 	if (flags & PINTERLOCKED) {
 		/* a wakeup after tsleep_interlock() already happened */
 		if (!td->td_kpi_sleeping || td->td_wchan != ident) {
-			td->td_kpi_sleeping = 0;
+			td_sleeping(td, 0);
 			td->td_wchan = NULL;
 			kpi_sched_unlock();
 			return 0;
 		}
 	} else {
 		td->td_wchan = ident;
-		td->td_kpi_sleeping = 1;
+		td_sleeping(td, 1);
 	}
 	td->td_wmesg = wmesg;
 	if ((flags & PCATCH) && td->td_kpi_sigpend) {
-		td->td_kpi_sleeping = 0;
+		td_sleeping(td, 0);
 		td->td_wchan = NULL;
 		kpi_sched_unlock();
 		return EINTR;
@@ -998,7 +1038,7 @@ tsleep(const volatile void *ident, int flags, const char *wmesg, int timo)
 		}
 	}
 	td->td_flags &= ~TDF_KPI_INSLEEP;
-	td->td_kpi_sleeping = 0;
+	td_sleeping(td, 0);
 	td->td_wchan = NULL;
 	kpi_tokens_reacquire_locked(td);
 	kpi_sched_unlock();
@@ -1025,6 +1065,8 @@ kpi_wakeup(const volatile void *ident, int one)
 	struct thread *td;
 	int woke = 0;
 
+	if (__atomic_load_n(&kpi_nwaitable, __ATOMIC_SEQ_CST) == 0)
+		return;
 	kpi_sched_lock();
 	/* a thread held at the door of a sleep on ident sees this one pass */
 	TAILQ_FOREACH(td, &kpi_threads, td_threadq) {
@@ -1054,7 +1096,7 @@ kpi_wakeup(const volatile void *ident, int one)
 	}
 	TAILQ_FOREACH(td, &kpi_threads, td_threadq) {
 		if (td->td_kpi_sleeping && td->td_wchan == ident) {
-			td->td_kpi_sleeping = 0;
+			td_sleeping(td, 0);
 			td->td_wchan = NULL;
 			woke = 1;
 			if (one)
