@@ -346,3 +346,16 @@ def test_a_failed_save_boots_the_guest_instead(linux_spec, tmp_path, monkeypatch
     g = s.guest(tmp_path / "test1")
     assert booted == [tmp_path / "snapshot-linux", tmp_path / "test1"] and g.spec == linux_spec
     assert len(said) == 1 and "cannot save" in said[0] and "booting this guest instead" in said[0]
+
+
+def test_a_snapshot_another_run_saved_first_is_kept_and_used(tmp_path):
+    """Two runs save the same key at once: each writes its own temporary directory, the
+    first rename wins, and the second run uses the winner's snapshot (nothing half-written)."""
+    spec = _dfly_spec(tmp_path)
+    first = snapshot.save(_fake_guest(tmp_path, spec, FakeMachine(b"FIRST" * 10)), "k", {},
+                          root=tmp_path / "s")
+    second = snapshot.save(_fake_guest(tmp_path, spec, FakeMachine(b"SECOND" * 10)), "k", {},
+                           root=tmp_path / "s")
+    assert second.directory == first.directory
+    assert second.state.read_bytes() == b"FIRST" * 10
+    assert [p.name for p in (tmp_path / "s").iterdir()] == ["k"]
