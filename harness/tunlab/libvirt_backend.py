@@ -275,8 +275,6 @@ class LibvirtMachine(Machine):
         self._final = ""  # the state it ended in, kept once the domain is undefined
         self._tmp_dir: Path | None = None
         self.incoming: Path | None = None  # a saved state to start from (restore_from)
-        self._log_start = 0  # where this run's part of libvirt's QEMU log begins (a restore
-                             # appends to the log of the domain it restores)
 
     # -- start ----------------------------------------------------------------------------
     def _socket_dir(self) -> Path:
@@ -358,8 +356,6 @@ class LibvirtMachine(Machine):
         name = ET.fromstring(xml).findtext("name")
         self.name = name or self.name
         (self.run_dir / "domain.xml").write_text(xml)
-        log = self.libvirt_log
-        self._log_start = log.stat().st_size if log is not None and log.exists() else 0
         def restore() -> Any:  # one call: a Ctrl-C between the two would lose the domain
             conn.restoreFlags(str(self.incoming), xml, lv.VIR_DOMAIN_SAVE_PAUSED)
             return conn.lookupByName(self.name)
@@ -487,9 +483,7 @@ class LibvirtMachine(Machine):
         src = self.libvirt_log
         try:
             if src is not None and src.exists():
-                with open(src, "rb") as f, open(self.log_copy, "wb") as out:
-                    f.seek(self._log_start)
-                    shutil.copyfileobj(f, out)
+                shutil.copyfile(src, self.log_copy)
         except OSError:
             pass
 
