@@ -193,11 +193,9 @@ hostif_nanosleep(long long ns)
 }
 
 /*
- * The value lives in a __thread variable, read with one load (DragonFly's
- * curthread is one %gs-relative load too); the pthread key mirrors it only
- * so that its destructor runs when a host thread exits.
+ * The kpi keeps curthread in a __thread variable of its own (kern_sync.c); the
+ * pthread key here only makes its destructor run when a host thread exits.
  */
-static __thread void *hostif_tls_val;
 static pthread_key_t hostif_key;
 static pthread_once_t hostif_key_once = PTHREAD_ONCE_INIT;
 static void (*hostif_tls_dtor)(void *);
@@ -205,7 +203,6 @@ static void (*hostif_tls_dtor)(void *);
 static void
 hostif_tls_dtor_tramp(void *p)
 {
-	hostif_tls_val = NULL;		/* as the key's value is by now */
 	if (hostif_tls_dtor != NULL && p != NULL)
 		hostif_tls_dtor(p);
 }
@@ -223,18 +220,11 @@ hostif_tls_setup(void (*dtor)(void *))
 	hostif_tls_dtor = dtor;
 }
 
-void *
-hostif_tls_get(void)
-{
-	return hostif_tls_val;
-}
-
 void
 hostif_tls_set(void *p)
 {
 	pthread_once(&hostif_key_once, hostif_key_init);
 	pthread_setspecific(hostif_key, p);
-	hostif_tls_val = p;
 }
 
 long long

@@ -47,7 +47,6 @@ void	hostif_nanosleep(long long ns);
  * destructor runs when a host thread exits with a non-NULL value.
  */
 void	hostif_tls_setup(void (*dtor)(void *));
-void	*hostif_tls_get(void);
 void	hostif_tls_set(void *);
 
 /* clock */

@@ -565,11 +565,9 @@ slz_enter_slow(lwkt_serialize_t s, struct thread *td)
 	kpi_sched_lock();
 	__atomic_add_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
 	if (!slz_try(s, td)) {
-		td->td_kpi_slzwait++;
 		kpi_tokens_release_locked(td);
 		while (!slz_try(s, td))
 			kpi_sched_wait(0);
-		td->td_kpi_slzwait--;
 		kpi_tokens_reacquire_locked(td);
 	}
 	__atomic_sub_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);

@@ -40,7 +40,6 @@ struct thread {
 	int		td_kpi_id;
 	int		td_kpi_sleeping;	/* in tsleep and not woken */
 	int		td_kpi_sigpend;		/* a caught signal is pending */
-	int		td_kpi_slzwait;		/* blocked on a lock */
 	int		td_kpi_netbusy;		/* inside a stack output path */
 	const volatile void *td_kpi_window;	/* held at the sleep's door */
 	int		td_kpi_window_woken;	/* a wakeup came meanwhile */
