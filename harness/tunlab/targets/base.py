@@ -27,7 +27,6 @@ class Target(ABC):
                                # @pytest.mark.tun_api picks tests by it)
     uses_vm = True             # False: a host process (the "process" backend; --backend,
                                # --accel, --smp, --memory, --qemu-opts, --gdb do not apply)
-    boots_bare_loop = False    # its image runs the bare bench loop at boot (bench --overhead)
     snapshots = False          # its VM guest can be saved at agent-ready and restored per test
                                # (snapshot.py, --fresh)
     emulated_kernel = False    # the kernel is driver/kpi's emulation: exact counters, and

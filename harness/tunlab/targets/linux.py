@@ -18,7 +18,6 @@ class LinuxTarget(Target):
     summary = "Linux's own tun in a Debian-kernel + busybox QEMU guest"
     console = LINUX_CONSOLE
     tun_api = "linux"
-    boots_bare_loop = True
     snapshots = True
 
     def check(self, cfg: RunConfig) -> None:
