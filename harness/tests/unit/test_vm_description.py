@@ -91,8 +91,9 @@ def _qemu_opts(text: str) -> dict[str, str]:
 
 
 def from_argv(cmd: list[str]) -> dict[str, Any]:
-    """The machine a QEMU command line describes. An option it does not know is an error:
-    a builder that adds one must say here what it means."""
+    """The machine a QEMU command line describes. The first option it does not know starts
+    "extra" (the user's --qemu-opts, which the libvirt domain carries as qemu:commandline):
+    an option a builder adds to only one side therefore shows up as a difference in "extra"."""
     d: dict[str, Any] = {"drives": [], "serials": [], "extra": [], "boot": {}}
     flags = {"-nodefaults", "-no-user-config", "-no-reboot"}
     chardevs: dict[str, str] = {}
