@@ -14,6 +14,13 @@ HELLO_REPLY = b"TL1 1 ok proto=1 agent=1 backend=linux os=x driver=linux-tun fea
               b"caps=hello,nop max_frame=163840 ack=16\n"
 
 
+def _pair():
+    """(host end, stand-in agent end); every read on the agent's end is bounded."""
+    host, guest = socket.socketpair()
+    guest.settimeout(10)  # a client that stops sending fails the test, never hangs it
+    return host, guest
+
+
 def _client(tmp_path, sock):
     return AgentClient(sock.fileno(), sock.fileno(), tmp_path / "agent.log", 5.0)
 
@@ -28,7 +35,7 @@ def _recv_until(sock, n):
 
 
 def test_nothing_beyond_the_window_is_sent_without_an_ack(tmp_path):
-    host, guest = socket.socketpair()
+    host, guest = _pair()
     c = _client(tmp_path, host)
     guest.sendall(HELLO_REPLY)
     c.request("hello")  # 12 bytes
@@ -42,7 +49,7 @@ def test_nothing_beyond_the_window_is_sent_without_an_ack(tmp_path):
 
 
 def test_acks_let_a_long_request_through_and_never_reach_a_frame(tmp_path):
-    host, guest = socket.socketpair()
+    host, guest = _pair()
     c = _client(tmp_path, host)
     guest.sendall(HELLO_REPLY)
     c.request("hello")
@@ -54,20 +61,28 @@ def test_acks_let_a_long_request_through_and_never_reach_a_frame(tmp_path):
         # Acknowledge every 16 bytes as they come; the client must never be more than
         # 16 ahead of the acknowledged count.
         acked = 12 // 16
-        while len(seen) < 12 + len(request):
-            seen.extend(guest.recv(65536))
-            if len(seen) - acked * 16 > 16:
-                errors.append(f"{len(seen) - acked * 16} bytes in flight")
-                return
-            while (len(seen) // 16) > acked:
-                acked += 1
-                guest.sendall(b"\x06")
-        guest.sendall(b"\x06TL1 2 ok\n\x06")
+        try:
+            while len(seen) < 12 + len(request):
+                chunk = guest.recv(65536)
+                if not chunk:
+                    errors.append("client closed")
+                    return
+                seen.extend(chunk)
+                if len(seen) - acked * 16 > 16:
+                    errors.append(f"{len(seen) - acked * 16} bytes in flight")
+                    return
+                while (len(seen) // 16) > acked:
+                    acked += 1
+                    guest.sendall(b"\x06")
+            guest.sendall(b"\x06TL1 2 ok\n\x06")
+        except OSError as e:  # socket.timeout included
+            errors.append(f"stand-in agent: {e!r}")
 
-    t = threading.Thread(target=agent)
+    t = threading.Thread(target=agent, daemon=True)
     t.start()
     reply = c.request("nop", timeout=10, pad="y" * 1000)
-    t.join(10)
+    t.join(15)
+    assert not t.is_alive(), "the stand-in agent did not finish"
     assert not errors
     assert bytes(seen[12:]) == request
     assert reply.ok and reply.line == "TL1 2 ok"
