@@ -578,9 +578,11 @@ class Fuzzer:
                 elif title:
                     keep = guest
                     guest = None
-                    if out.crash or out.died:
-                        repro.let_report_finish(keep, self.target.uses_vm)
-                    self._stop(keep)
+                    try:  # an interrupt during the wait still stops the guest
+                        if out.crash or out.died:
+                            repro.let_report_finish(keep, self.target.uses_vm)
+                    finally:
+                        self._stop(keep)
                     if keep.watcher and out.crash:
                         out.crash = (out.crash[0], repro.crash_title(out.crash[0], out.crash[1], keep.watcher.lines()))
                         title = out.crash[1]

@@ -550,12 +550,14 @@ def run_steps(cfg: RunConfig, steps: list[Step], run_dir: Path, *, leak_check: b
     except ProtocolError as e:
         out.protocol = str(e).splitlines()[0][:200]
     finally:
-        if out.crash or out.died:
-            let_report_finish(guest, target.uses_vm)
-        if guest.client is not None:  # the frames as sent: `run --stdio < requests.tl` in gdb
-            (run_dir / "requests.tl").write_text("".join(ex.request.rstrip("\n") + "\n"
-                                                         for ex in guest.client.exchanges if ex.request))
-        guest.stop()
+        try:  # an interrupt or a write error here still stops the guest
+            if out.crash or out.died:
+                let_report_finish(guest, target.uses_vm)
+            if guest.client is not None:  # the frames as sent: `run --stdio < requests.tl` in gdb
+                (run_dir / "requests.tl").write_text("".join(ex.request.rstrip("\n") + "\n"
+                                                             for ex in guest.client.exchanges if ex.request))
+        finally:
+            guest.stop()
         seen = guest.watcher.crash if guest.watcher else None
         if out.crash is None and seen:  # e.g. LeakSanitizer at the agent's exit
             out.crash = (seen[0], seen[1])

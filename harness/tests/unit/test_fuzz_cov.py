@@ -184,3 +184,24 @@ def test_a_read_without_wait_ms_is_drawn_only_for_a_non_blocking_handle():
                 unbounded += 1
                 assert s.arg("h") in nonblock, s.line()  # else the agent waits 5 s
     assert unbounded > 20  # the driver's empty-queue read is reached
+
+
+def test_an_interrupt_while_a_dead_guest_finishes_its_report_still_stops_it(tmp_path, monkeypatch):
+    from tunlab import guest as guest_mod
+    stopped = []
+    g = SimpleNamespace(hello={"driver": "x", "features": ",".join(BSD_FEATURES)}, run_dir=tmp_path / "g",
+                        agent=SimpleNamespace(request=lambda verb, **k: Frame(1, "ok", {})),
+                        stop=lambda clean=True: stopped.append(1))
+    monkeypatch.setattr(repro, "plan_for", lambda cfg: SimpleNamespace(spec=None, backend="process", accel="none"))
+    monkeypatch.setattr(guest_mod.Guest, "boot", classmethod(lambda cls, *a, **k: g))
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(repro, "let_report_finish", interrupted)
+    fz = _fuzzer(tmp_path)
+    monkeypatch.setattr(fz, "_probe_cov", lambda guest: None)
+    monkeypatch.setattr(fz, "_execute", lambda guest, program, base: (repro.Outcome(died="gone"), program, None))
+    with pytest.raises(KeyboardInterrupt):
+        fz.run()
+    assert stopped == [1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +14,7 @@ from tunlab.client import AgentClient
 from tunlab.errors import AgentError, AgentTimeout, GuestCrash, GuestDied, UsageError
 from tunlab.protocol import decode_frame
 from tunlab.repro import Failure, Outcome, Remap, Repro, Step
+from tunlab.runconfig import RunConfig
 
 SAMPLE = """# tunlab repro 1
 target: kpi
@@ -230,3 +232,36 @@ def test_a_unit_renamed_to_a_name_without_a_number_is_still_destroyed_by_the_cle
     remap = repro.Remap([step])
     remap.learn(step, decode_frame("TL1 2 ok ret=0"))
     assert remap.units == {"tun7", "tunren"}
+
+
+class _DyingGuest:
+    """A stand-in guest whose agent dies at the first request."""
+
+    def __init__(self):
+        self.stopped = 0
+        self.hello = {"driver": "x"}
+        self.client = self.watcher = self.machine = None
+        self.agent = self
+
+    default_timeout = 1.0
+
+    def request(self, verb, **kw):
+        raise GuestDied("gone")
+
+    def stop(self, clean=True):
+        self.stopped += 1
+
+
+def test_an_interrupt_while_a_dead_guest_finishes_its_report_still_stops_it(tmp_path, monkeypatch):
+    from tunlab import guest as guest_mod
+    g = _DyingGuest()
+    monkeypatch.setattr(repro, "plan_for", lambda cfg: SimpleNamespace(spec=None, backend="process", accel="none"))
+    monkeypatch.setattr(guest_mod.Guest, "boot", classmethod(lambda cls, *a, **k: g))
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(repro, "let_report_finish", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        repro.run_steps(RunConfig(target="kpi", driver="ours"), [Step("nop", ())], tmp_path / "run")
+    assert g.stopped == 1
