@@ -789,6 +789,18 @@ class Fuzzer:
 
 
 
+def finding_line(f: dict[str, Any]) -> str:
+    """A finding's line in the final summary: what was done with it (a corpus replay or a
+    stopped run leaves it unreproduced or unminimized, and says so)."""
+    head = f"  {f['first_s']:7.1f} s  x{f['count']:<3}  {f['title']}"
+    if not f["reproduced"]:
+        return f"{head}  (not reproduced yet)"
+    needs = "" if f["alone"] else ", needs the programs before it"
+    if not f["minimized"]:
+        return f"{head}  (repro {f['original']} requests, not minimized: the run stopped{needs})"
+    return f"{head}  (minimized {f['original']} -> {f['minimized']} requests{needs})"
+
+
 def _failure_for(title: str, out: Outcome) -> Failure:
     if out.crash:
         return Failure("crash", title)
@@ -846,8 +858,7 @@ def main(args: argparse.Namespace, cfg: RunConfig) -> int:
         for sig, handler in old.items():
             signal.signal(sig, handler)
     for f in summary["findings"]:
-        print(f"  {f['first_s']:7.1f} s  x{f['count']:<3}  {f['title']}  (minimized {f['original']} -> "
-              f"{f['minimized']} requests{'' if f['alone'] else ', needs the programs before it'})")
+        print(finding_line(f))
     for f in summary["flaky"]:
         print(f"  {f['first_s']:7.1f} s  x{f['count']:<3}  flaky: {f['title']}  (did not reproduce in a fresh guest)")
     cov = (f"{summary['edges']}/{summary['edges_total']} driver edges (the total counts the "

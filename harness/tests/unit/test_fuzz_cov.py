@@ -205,3 +205,13 @@ def test_an_interrupt_while_a_dead_guest_finishes_its_report_still_stops_it(tmp_
     with pytest.raises(KeyboardInterrupt):
         fz.run()
     assert stopped == [1]
+
+
+def test_the_summary_says_whether_a_finding_was_reproduced_and_minimized():
+    f = dict(fuzz.Finding("leak: mbufs", 3.0).__dict__)
+    assert fuzz.finding_line(f).endswith("leak: mbufs  (not reproduced yet)")
+    f.update(reproduced=True, original=9)
+    assert fuzz.finding_line(f).endswith("(repro 9 requests, not minimized: the run stopped, "
+                                         "needs the programs before it)")
+    f.update(alone=True, minimized=2)
+    assert fuzz.finding_line(f).endswith("(minimized 9 -> 2 requests)")
