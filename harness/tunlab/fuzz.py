@@ -369,18 +369,11 @@ def _is_placeholder(v: str) -> bool:
 
 def _bind_dangling(steps: list[Step]) -> list[Step]:
     """A placeholder handle whose producing step a mutation removed (or that a splice put
-    before it) becomes 0, no such handle, as repro.bind does for a shortened repro file."""
-    made: dict[str, set[str]] = {k: set() for k in repro.HANDLE_KEYS}
-    out = []
-    for s in steps:
-        if any(k in made and _is_placeholder(v) and v not in made[k] for k, v in s.args):
-            s = Step(s.verb, tuple((k, "0") if k in made and _is_placeholder(v) and v not in made[k]
-                                   else (k, v) for k, v in s.args), s.reply)
-        out.append(s)
-        for k, v in repro.reply_fields(s.reply).items():
-            if k in made:
-                made[k].add(v)
-    return out
+    before it) becomes 0, no such handle: repro.bind, the rule a shortened repro file is
+    replayed by, with every placeholder counted as a handle of the original."""
+    placeholders = {k: {v for s in steps for a, v in s.args if a == k and _is_placeholder(v)}
+                    for k in repro.HANDLE_KEYS}
+    return repro.bind(steps, placeholders)
 
 
 class Mutator:
