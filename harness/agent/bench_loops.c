@@ -13,7 +13,8 @@
  * times one round trip in BENCH_RTT_EVERY. The device is non-blocking for the loop and a
  * read is tried before any wait: on Linux the reply is queued before write(2) returns, so
  * the loop never polls there; where it is not (a netisr thread on DragonFly), the wait is
- * bounded by REPLY_WAIT_MS.
+ * bounded by REPLY_WAIT_MS, and after a wait that found nothing the deadline is looked at
+ * at once: a loop whose packets never come back ends at most one wait past its ms.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -94,7 +95,7 @@ drain(struct bench *b)
 
 /* Whether the loop goes on: until count packets have moved, or until the deadline, which
  * is looked at every CLOCK_EVERY turns (the run's ns are measured, so the overshoot of a
- * few packets costs nothing in the figure). */
+ * few packets costs nothing in the figure) and after every failed wait (await_packet). */
 static int
 more(struct bench *b)
 {
@@ -132,8 +133,9 @@ run_write(struct bench *b)
 	}
 }
 
-/* Reads packets until pred accepts one; 1 when it did, 0 otherwise. A read is tried first;
- * the clock is read only when one finds nothing, to bound the waits. */
+/* Reads packets until pred accepts one; 1 when it did, 0 otherwise (counted as an error,
+ * and the next more() reads the clock). A read is tried first; the clock is read only when
+ * one finds nothing, to bound the waits. */
 static int
 await_packet(struct bench *b, int (*pred)(const struct bench *, const struct pkt_info *,
     const void *), const void *ctx)
@@ -156,10 +158,8 @@ await_packet(struct bench *b, int (*pred)(const struct bench *, const struct pkt
 			    (int)((give_up - t) / 1000000u) + 1)) == 0)
 				continue;
 		}
-		if (err) {
-			count_error(b, err);
-			return 0;
-		}
+		if (err)
+			goto fail;
 		off = be_frame_in(&b->fr, rxbuf, n);
 		if (off >= 0 && pkt_parse(rxbuf + off, n - (size_t)off, &info) == 0 &&
 		    pred(b, &info, ctx))
@@ -170,10 +170,16 @@ await_packet(struct bench *b, int (*pred)(const struct bench *, const struct pkt
 		if (give_up == 0)
 			give_up = t + (uint64_t)REPLY_WAIT_MS * 1000000u;
 		else if (t >= give_up) {
-			count_error(b, ETIMEDOUT);
-			return 0;
+			err = ETIMEDOUT;
+			goto fail;
 		}
 	}
+fail:
+	count_error(b, err);
+	/* the deadline is looked at next: waits that find nothing must not add up to
+	 * CLOCK_EVERY * REPLY_WAIT_MS past it */
+	b->turns = 0;
+	return 0;
 }
 
 static int

@@ -13,7 +13,9 @@
  * Reads: the device is made non-blocking for the loop and each read is tried first;
  * only when it finds nothing does the loop wait (be_wait_readable, at most REF_WAIT_MS)
  * and read again. On Linux the kernel queues the reply before write(2) returns, so no
- * wait happens there; every wait is still bounded.
+ * wait happens there; every wait is still bounded, and a read that found nothing ends the
+ * chunk, so that the deadline is looked at at once: a loop whose packets never come back
+ * ends at most one wait past its ms, not REF_CHUNK waits.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -140,7 +142,8 @@ ref_rtt(const struct bench_params *p, const struct be_framing *fr, struct bench_
 
 	ref_icmp(ip, p->size, 8, p->peer.b, p->local.b);
 	do {
-		for (int i = 0; i < REF_CHUNK; i++) {
+		got = 0;
+		for (int i = 0; i < REF_CHUNK && got >= 0; i++) {
 			seq = (seq + 1) & 0xffff;
 			ref_seq(ip, seq);
 			if ((err = be_write(p->fd, ref_tx, len, &n)) != 0 || n != len) {
@@ -199,7 +202,8 @@ ref_read_kind(const struct bench_params *p, const struct be_framing *fr,
 	if ((err = be_udp_open(&p->local, &sock, &sport)) != 0)
 		return err;
 	do {
-		for (int i = 0; i < REF_CHUNK; i += REF_BURST) {
+		got = 0;
+		for (int i = 0; i < REF_CHUNK && got >= 0; i += REF_BURST) {
 			sent = 0;
 			for (int j = 0; j < REF_BURST; j++) {
 				if ((err = be_udp_send(sock, &p->peer, REF_DPORT, ref_tx,

@@ -16,10 +16,12 @@ AGENT = BUILD / "agent" / "tunlab-agent"
 BARE = BUILD / "agent" / "tunlab-bench-bare"
 # As in the guest's /init: no IPv6 on new interfaces, so the stack sends nothing of its own
 # (router solicitations, MLD) through the device while a loop runs.
-NETNS = ["unshare", "--net", "--mount", "sh", "-c",
-         "mount -t sysfs sysfs /sys 2>/dev/null; "
-         "echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null; "
-         'exec "$0" "$@"']
+NETNS_SCRIPT = ("mount -t sysfs sysfs /sys 2>/dev/null; "
+                "echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null; "
+                'exec "$0" "$@"')
+NETNS = ["unshare", "--net", "--mount", "sh", "-c", NETNS_SCRIPT]
+# The same, where the kernel answers no ICMP echo request: a kind=rtt loop gets no reply.
+NETNS_NO_ECHO = NETNS[:-1] + ["echo 1 >/proc/sys/net/ipv4/icmp_echo_ignore_all && " + NETNS_SCRIPT]
 LOCAL, PEER = "10.77.9.1", "10.77.9.2"
 
 
@@ -34,10 +36,11 @@ def netns():
     return NETNS
 
 
-def agent_session(netns, *requests):
+def agent_session(netns, *requests, program=AGENT):
     """Runs the agent over --stdio with these request lines; returns the reply lines by id."""
     lines = "".join(f"TL1 {i} {r}\n" for i, r in enumerate(requests, 1))
-    res = subprocess.run(netns + [str(AGENT), "--stdio"], input=lines.encode(), capture_output=True, timeout=60)
+    res = subprocess.run(netns + [str(program), "--stdio"], input=lines.encode(), capture_output=True,
+                         timeout=60)
     replies = {}
     for line in res.stdout.decode().splitlines():
         parts = line.split(" ")
@@ -93,6 +96,20 @@ def test_reference_loop_has_no_latency_figures_and_no_listener(netns):
     assert r[3][0] == "ok" and "rtt_avg_ns" not in r[3][1], r[3][2]
     assert r[4][0] == "err" and "EARG" in r[4][2] and "bpf" in r[4][2]
     assert r[5][0] == "err" and "EARG" in r[5][2] and "loop" in r[5][2]
+
+
+@pytest.mark.parametrize("loop", ["ref", "tunlab"])
+def test_a_loop_nothing_answers_ends_one_wait_past_its_deadline(netns, loop):
+    # Each turn waits up to 1 s (REPLY_WAIT_MS, REF_WAIT_MS) for its reply; the deadline is
+    # looked at only every 64 (256) turns, but at once after a wait that found nothing, or
+    # the loop would overrun ms by 64 (256) s and the host's bound would call it a hang.
+    r = agent_session(NETNS_NO_ECHO, *SETUP,
+                      f"bench h=1 kind=rtt size=64 ms=300 local={LOCAL} peer={PEER} loop={loop}")
+    word, kv, line = r[3]
+    assert word == "ok", line
+    assert kv["packets"] == "0" and int(kv["errors"]) >= 1 and kv["first_error"] == "ETIMEDOUT", line
+    # the loop's own duration: its deadline, plus one 1 s wait, plus room for a loaded machine
+    assert 300_000_000 <= int(kv["ns"]) <= 300_000_000 + 3_000_000_000, line
 
 
 def test_rtt_times_one_round_trip_in_64(netns):
