@@ -10,7 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#ifdef __linux__
+#if defined(__linux__) && !defined(TUNLAB_KPI)
+#define CLOCK_LOG	1		/* the kernel log is this kernel's, not the host's */
 #include <sys/klog.h>
 #endif
 #ifdef __DragonFly__
@@ -92,12 +93,18 @@ verb_bench(const struct request *rq)
 }
 
 /* Reads one line of the Linux clocksource sysfs directory (DragonFly: the timecounter
- * sysctls) into buf, blanks as commas, so that it is a word. 0, or -1 if there is none. */
+ * sysctls) into buf, blanks as commas, so that it is a word. 0, or -1 if there is none:
+ * always in the kpi agent, a host process, whose clock is the host's, not a guest's. */
 static int
 clocksource(char *buf, size_t len, const char *name)
 {
 	int ok = 0;
-#if defined(__linux__)
+#if defined(TUNLAB_KPI)
+	(void)buf;
+	(void)len;
+	(void)name;
+	return -1;
+#elif defined(__linux__)
 	char path[128];
 	FILE *f;
 
@@ -127,7 +134,7 @@ clocksource(char *buf, size_t len, const char *name)
 	return buf[0] && is_word(buf) ? 0 : -1;
 }
 
-#ifdef __linux__
+#ifdef CLOCK_LOG
 #define KLOG_MAX	(1 << 17)
 #define KLOG_KEEP	2048
 
@@ -151,19 +158,14 @@ clock_messages(char *buf, size_t len)
 		end = line + strcspn(line, "\n");
 		ll = (size_t)(end - line);
 		if (*end)
-			end++;
+			*end++ = '\0';		/* the line, alone, for strstr */
 		for (int i = 0; words[i]; i++) {
-			char save = line[ll];
-
-			line[ll] = '\0';
 			if (strstr(line, words[i]) && used + ll + 1 < len) {
 				memcpy(buf + used, line, ll);
 				used += ll;
 				buf[used++] = '\n';
-				line[ll] = save;
 				break;
 			}
-			line[ll] = save;
 		}
 	}
 	buf[used] = '\0';
@@ -172,7 +174,9 @@ clock_messages(char *buf, size_t len)
 #endif
 
 /* benchenv: clocksource=, clocksources= (those available), and on Linux clock_log= (the
- * kernel's clock messages), cpu= (the model the CPU says it is) and loadavg=. Keys the guest cannot tell are left out. */
+ * kernel's clock messages), cpu= (the model the CPU says it is) and loadavg=. Keys the
+ * guest cannot tell are left out; the kpi agent, a host process, has no clock of its own to
+ * tell of (no clock keys; its cpu= and loadavg= are the host's, which it runs on). */
 int
 verb_benchenv(const struct request *rq)
 {
@@ -185,11 +189,14 @@ verb_benchenv(const struct request *rq)
 		reply_word("clocksources", word);
 #ifdef __linux__
 	{
-		static char msgs[KLOG_KEEP];
 		FILE *f;
+#ifdef CLOCK_LOG
+		static char msgs[KLOG_KEEP];
 
 		if (clock_messages(msgs, sizeof(msgs)) > 0)
 			reply_text("clock_log", msgs);
+#endif
+
 		if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
 			while (fgets(word, sizeof(word), f) != NULL)
 				if (strncmp(word, "model name", 10) == 0 && strchr(word, ':')) {

@@ -26,7 +26,8 @@ kind, size, mode, bpf, mtu, warmup, samples: [agent reply figures + host_load], 
 "ratios": [...], "wall_s"}. env_start/env_end: what the guest's agent says can change a figure
 (benchenv: clocksource, clocksources, clock_log (the kernel's tsc/clocksource messages), cpu,
 loadavg) at boot and at the end; each sample also carries the clocksource its loop ran on and
-the host's 1-minute load average when it ended.
+the host's 1-minute load average when it ended. The kpi agent, a host process, leaves the
+clock keys out (the host's would pass for a guest's); reports say "not reported".
 
 The statistics and the regression rule are in bench_stats.py; tables, CSV and the plot in
 bench_report.py; the callgrind gate for CI in bench_gate.py.
@@ -445,7 +446,7 @@ def run_overhead(cfg: RunConfig, cells: list[Cell], reps: int, ms: int, warmup_m
                              f"(bench loop=ref); rebuild its image (`make image`)")
         doc["env_start"] = side.env()
         say(f"tunlab bench --overhead: {len(cells)} cells, {reps} x {ms} ms per loop "
-            f"(+{warmup_ms} ms warm-up); clock source {doc['env_start'].get('clocksource', '?')}")
+            f"(+{warmup_ms} ms warm-up); clock source {report.clock_name(doc['env_start'])}")
         for n, cell in enumerate(cells, 1):
             rec: dict[str, Any] = {**cell.as_dict(), "mtu": cell.mtu, "ref": [], "tunlab": [],
                                    "error": ""}
@@ -477,7 +478,7 @@ def overhead_table(doc: dict[str, Any]) -> str:
     env = doc.get("env_start", {})
     lines = [f"tunlab bench --overhead: tunlab loop / reference loop (bench_ref.c), in one "
              f"{doc['target']} guest (goal >= 0.95); {s['reps']} x {s['ms']} ms each; accel "
-             f"{doc['accel']}; clock source {env.get('clocksource', '?')}; host load "
+             f"{doc['accel']}; clock source {report.clock_name(env)}; host load "
              f"{doc['machine'].get('load_start')} -> {doc['machine'].get('load_end', '')}",
              f"{'cell':<22}{'ref pkt/s':>12}{'spread':>8}{'tunlab pkt/s':>14}{'spread':>8}"
              f"{'ratio':>8}{'pairs: median':>15}{'min-max':>14}"]

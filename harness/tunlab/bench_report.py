@@ -88,9 +88,18 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+NO_CLOCK = "not reported by the agent (kpi: a host process, with no guest clock to tell of)"
+
+
+def clock_name(env: dict[str, Any]) -> str:
+    """The clock source a benchenv reply or a sample names; NO_CLOCK where it names none."""
+    return str(env.get("clocksource") or NO_CLOCK)
+
+
 def clock_notes(results: dict[str, Any]) -> list[str]:
     """One line per target: the guest's clock source, and a warning when it was not the same
-    throughout (a clock source the kernel gives up mid-run changes what a clock read costs)."""
+    throughout (a clock source the kernel gives up mid-run changes what a clock read costs).
+    An agent that names none (kpi, or one without benchenv) gets a line saying so."""
     lines = []
     for t in results.get("targets", []):
         seen = [t.get("env_start", {}).get("clocksource")]
@@ -100,8 +109,8 @@ def clock_notes(results: dict[str, Any]) -> list[str]:
         names = list(dict.fromkeys(str(x) for x in seen if x))
         if len(names) > 1:
             lines.append(f"WARNING: {t['label']}'s clock source changed during the run: {' -> '.join(names)}")
-        elif names:
-            lines.append(f"{t['label']}: clock source {names[0]}")
+        else:
+            lines.append(f"{t['label']}: clock source {names[0] if names else NO_CLOCK}")
     return lines
 
 

@@ -1,6 +1,7 @@
 """The agent's `bench` (bpf=1, loop=ref: the reference loops of bench_ref.c), `benchenv`, and
 the bare loop program (tunlab-bench-bare) against this machine's tun, each in a private
-network namespace. Skipped, saying why, where root, tun or unshare are missing."""
+network namespace. Skipped, saying why, where root, tun or unshare are missing. Also the kpi
+agent's (its own emulated tun, no namespace needed)."""
 
 import os
 import shutil
@@ -8,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tunlab import bench
+from tunlab import bench, driver_source
 from tunlab.image_linux import build_agent
 from tunlab.paths import BUILD
 
@@ -144,6 +145,19 @@ def test_clock_source_is_reported_with_every_figure_and_by_benchenv(netns):
     assert r[3][0] == "ok" and r[3][1]["clocksource"] == expected, r[3][2]
     assert r[4][0] == "ok" and r[4][1]["clocksource"] == expected, r[4][2]
     assert expected in r[4][1]["clocksources"].split(","), r[4][2]
+
+
+def test_kpi_agent_reports_no_clock_of_its_own():
+    # The kpi agent is a host process: the host's clock source and kernel log would pass
+    # for a guest's. Its bench reply and benchenv leave the clock keys out.
+    agent = driver_source.build_agent(driver_source.resolve(driver_source.OURS))
+    r = agent_session([], "open", "ifconfig ifname=tun0 addr=10.77.9.1/32 peer=10.77.9.2 up=1",
+                      f"bench h=1 kind=write size=64 ms=20 local={LOCAL} peer={PEER}", "benchenv",
+                      program=agent)
+    assert r[3][0] == "ok" and int(r[3][1]["packets"]) > 0, r[3][2]
+    assert r[4][0] == "ok", r[4][2]
+    for key in ("clocksource", "clocksources", "clock_log"):
+        assert key not in r[3][1] and key not in r[4][1], (r[3][2], r[4][2])
 
 
 def test_bare_program_prints_parsable_lines(netns):

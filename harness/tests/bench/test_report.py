@@ -190,3 +190,15 @@ def test_table_warns_when_the_clock_source_changed():
     assert "linux: clock source tsc" in bench_report.table(doc)
     doc["cells"][0]["samples"][1]["clocksource"] = "hpet"
     assert "WARNING: linux's clock source changed during the run: tsc -> hpet" in bench_report.table(doc)
+
+
+def test_table_says_when_the_agent_names_no_clock_source():
+    # the kpi agent leaves clocksource= out of its replies: the table says so, with no warning
+    doc = fake_results(labels=("kpi",), cells=[Cell("rtt", 64, "plain", False)])
+    doc["targets"][0]["env_start"] = {"cpu": "x"}
+    text = bench_report.table(doc)
+    assert f"kpi: clock source {bench_report.NO_CLOCK}" in text and "WARNING" not in text
+    over = {"settings": {"reps": 1, "ms": 100}, "accel": "none", "target": "kpi", "machine": {"load_start": "1"},
+            "env_start": {"cpu": "x"}, "env_end": {"cpu": "x"}, "cells": []}
+    text = bench.overhead_table(over)
+    assert f"clock source {bench_report.NO_CLOCK}" in text and "changed during the run" not in text
