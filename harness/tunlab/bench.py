@@ -54,7 +54,7 @@ from tunlab import bench_report as report
 from tunlab import targets
 from tunlab.bench_stats import (DEFAULT_THRESHOLD, KINDS, MODES, SIZES, Cell, cell_stats,
                                 compare, matrix, overhead_figures, parse_list, ratios)
-from tunlab.errors import AgentError, TargetUnavailable, TunlabError, UsageError
+from tunlab.errors import AgentError, SetupError, TargetUnavailable, TunlabError, UsageError
 from tunlab.paths import BUILD, REPO
 from tunlab.runconfig import RunConfig
 from tunlab.targets.base import driver_choice
@@ -103,17 +103,11 @@ def machine_info() -> dict[str, Any]:
 
 
 def _load() -> str:
+    """The host's load averages over 1, 5 and 15 minutes ("0.52 0.61 0.70"); "" if unknown."""
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return ""
-
-
-def _load1() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
 
 
 def qemu_version() -> str:
@@ -198,12 +192,18 @@ class Side:
             args["loop"] = loop
         agent = self.guest.agent
         reply = agent.request("bench", timeout=agent.default_timeout + ms / 1000, **args)
-        return {**{k: _number(v) for k, v in reply.fields.items()}, "host_load": _load1()}
+        load = _load().split()
+        return {**{k: _number(v) for k, v in reply.fields.items()},
+                "host_load": float(load[0]) if load else None}
+
+    def has_verb(self, verb: str) -> bool:
+        """Whether the guest's agent says (hello's caps=) it has this verb."""
+        return verb in self.guest.hello.get("caps", "").split(",")
 
     def env(self) -> dict[str, Any]:
         """What the guest says can change a figure (the agent's benchenv verb: clock source,
         the kernel's clock messages, CPU model, load); {} from an agent without the verb."""
-        if "benchenv" not in self.guest.hello.get("caps", "").split(","):
+        if not self.has_verb("benchenv"):
             return {}
         reply = self.guest.agent.request("benchenv")
         env: dict[str, Any] = {k: reply.text(k) for k in reply.fields}
@@ -441,8 +441,8 @@ def run_overhead(cfg: RunConfig, cells: list[Cell], reps: int, ms: int, warmup_m
     try:
         say(f"tunlab bench --overhead: booting {cfg.target} ({accel})")
         side.start(out / "logs" / cfg.target)
-        if "benchenv" not in side.guest.hello.get("caps", "").split(","):  # came with loop=ref
-            raise UsageError(f"--overhead: the {cfg.target} guest's agent has no reference loop "
+        if not side.has_verb("benchenv"):  # came with loop=ref
+            raise SetupError(f"--overhead: the {cfg.target} guest's agent has no reference loop "
                              f"(bench loop=ref); rebuild its image (`make image`)")
         doc["env_start"] = side.env()
         say(f"tunlab bench --overhead: {len(cells)} cells, {reps} x {ms} ms per loop "
@@ -581,7 +581,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not run: print (and with --out rewrite) the outputs of an earlier run")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     p.add_argument("--overhead", action="store_true",
-                   help="measure the harness overhead instead: agent vs the bare loop program")
+                   help="measure the loops' own cost instead: the agent's tunlab loop vs its "
+                        "reference loop (bench loop=ref, harness/agent/bench_ref.c)")
     p.add_argument("--overhead-cells", default=DEFAULT_OVERHEAD_CELLS,
                    help=f"cells for --overhead, kind:size[:mode] (default {DEFAULT_OVERHEAD_CELLS})")
 

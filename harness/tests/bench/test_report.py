@@ -202,3 +202,22 @@ def test_table_says_when_the_agent_names_no_clock_source():
             "env_start": {"cpu": "x"}, "env_end": {"cpu": "x"}, "cells": []}
     text = bench.overhead_table(over)
     assert f"clock source {bench_report.NO_CLOCK}" in text and "changed during the run" not in text
+
+
+def test_overhead_on_an_agent_without_the_reference_loop_is_a_setup_error(monkeypatch, tmp_path):
+    # a stale image's agent (no benchenv, so no loop=ref) is the run's setup, not bad usage
+    from types import SimpleNamespace
+
+    from tunlab.errors import SetupError
+    from tunlab.runconfig import RunConfig
+
+    stopped = []
+
+    def start(self, log_dir):
+        self.guest = SimpleNamespace(hello={"caps": "hello,bench"}, stop=lambda: stopped.append(1))
+
+    monkeypatch.setattr(bench.Side, "start", start)
+    with pytest.raises(SetupError, match="no reference loop"):
+        bench.run_overhead(RunConfig(), [Cell("rtt", 64, "plain", False)], 1, 10, 0, "tcg", tmp_path,
+                           say=lambda _: None)
+    assert stopped == [1]
