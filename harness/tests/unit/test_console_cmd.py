@@ -237,7 +237,8 @@ def test_completion_of_verbs_keys_and_values():
     assert s.completions("bench kind=", "kind=") == ["kind=write ", "kind=read ", "kind=rtt "]
     assert "h=" not in s.completions("bench h=1 ", "")  # a key given is not offered again
     assert "req=TUNSIFHEAD " in s.completions("ioctl h=1 req=TUNS", "req=TUNS")
-    assert s.completions("help be", "be") == ["bench "]
+    assert s.completions("help ben", "ben") == ["bench ", "benchenv "]
+    assert s.completions("help benche", "benche") == ["benchenv "]
     assert s.completions("nosuch x", "x") == []
 
 
