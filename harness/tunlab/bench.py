@@ -56,6 +56,7 @@ from tunlab.bench_stats import (DEFAULT_THRESHOLD, KINDS, MODES, SIZES, Cell, ce
                                 compare, matrix, overhead_figures, parse_list, ratios)
 from tunlab.errors import AgentError, SetupError, TargetUnavailable, TunlabError, UsageError
 from tunlab.paths import BUILD, REPO
+from tunlab.qemu import qemu_version  # noqa: F401 (report.py takes it from here)
 from tunlab.runconfig import RunConfig
 from tunlab.targets.base import driver_choice
 
@@ -107,15 +108,6 @@ def _load() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
-        return ""
-
-
-def qemu_version() -> str:
-    from tunlab.qemu import QEMU
-    try:
-        out = subprocess.run([QEMU, "--version"], capture_output=True, text=True, timeout=10).stdout
-        return out.splitlines()[0].strip() if out else ""
-    except (OSError, subprocess.TimeoutExpired):
         return ""
 
 

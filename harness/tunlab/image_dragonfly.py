@@ -42,6 +42,7 @@ from typing import Any, Callable
 
 from tunlab import qemu  # noqa: F401  (registers the "qemu" backend)
 from tunlab.console import ConsoleWatcher
+from tunlab.cachedir import record_content
 from tunlab.crash_patterns import DRAGONFLY_CONSOLE
 from tunlab.dragonfly_console import (ConsoleCursor, PhaseFailed, ProgressLine,
                                       boot_live_cd_on_serial_console, wait_for_clean_power_off,
@@ -438,6 +439,9 @@ def build_session_iso(out_dir: Path, driver_src: Path | None, driver_id: str,
         f"driver={load}\ndriver_id={driver_id}\nfeatures={feats or 'none'}\n"
         f"sources_hash={sources}\n")
     iso = make_iso(stage, out_dir / "session.iso", "TUNLAB_SESSION")
+    # The ISO's bytes change with every build (genisoimage's timestamps); the snapshot key
+    # takes what is on it instead (cachedir.content_id).
+    record_content(iso, tree_hash(stage))
     shutil.rmtree(stage, ignore_errors=True)
     return iso
 

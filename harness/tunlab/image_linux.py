@@ -22,17 +22,17 @@ import hashlib
 import json
 import lzma
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from tunlab.cachedir import discard as _discard, sweep_tmp
 from tunlab.cpio import CpioWriter
 from tunlab.boundedlog import raise_if_disk_full
 from tunlab.errors import SetupError
-from tunlab.machine import GuestSpec, pid_running
+from tunlab.machine import GuestSpec
 from tunlab import pins
 from tunlab.paths import AGENT_DIR, BUILD, CACHE, GUEST_IMAGE_DIR
 
@@ -83,7 +83,6 @@ def _sha(data: bytes) -> str:
 
 
 IMAGE_FILES = ("vmlinux", "initramfs.cpio")  # what the manifest vouches for
-_TMP = re.compile(r"^\.tmp-(\d+)-")
 
 
 _sha_file = pins.sha256_file
@@ -115,28 +114,6 @@ def verify(directory: Path) -> str:
         if _sha_file(path) != want.get("sha256"):
             return f"{name} does not match its SHA-256 in the manifest"
     return ""
-
-
-def sweep_tmp(parent: Path) -> list[Path]:
-    """Remove build directories (.tmp-<pid>-*) that no running build owns."""
-    swept = []
-    for d in parent.glob(".tmp-*"):
-        m = _TMP.match(d.name)
-        if m and int(m.group(1)) != os.getpid() and pid_running(int(m.group(1))):
-            continue  # a build going on in another process
-        shutil.rmtree(d, ignore_errors=True)
-        swept.append(d)
-    return swept
-
-
-def _discard(directory: Path) -> None:
-    """Remove a damaged image directory (moved aside first, so no reader sees half of it)."""
-    aside = directory.parent / f".tmp-{os.getpid()}-stale-{directory.name}"
-    try:
-        os.rename(directory, aside)
-    except OSError:
-        aside = directory
-    shutil.rmtree(aside, ignore_errors=True)
 
 
 def build(progress: bool = False) -> GuestSpec:

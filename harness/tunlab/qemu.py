@@ -33,6 +33,17 @@ _KVM_CREATE_VM = 0xAE01
 _PR_SET_PDEATHSIG = 1
 
 
+@functools.lru_cache(maxsize=4)
+def qemu_version(qemu: str = QEMU) -> str:
+    """`qemu --version`'s first line ("QEMU emulator version 7.2.x ..."); "" when it cannot
+    be run (bench reports, the snapshot key)."""
+    try:
+        out = subprocess.run([qemu, "--version"], capture_output=True, text=True, timeout=10).stdout
+        return out.splitlines()[0].strip() if out else ""
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
 def _kvm_device_ok() -> bool:
     try:
         fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)

@@ -40,12 +40,12 @@ from typing import Any, Callable
 from tunlab import pins
 from tunlab.errors import SettingError, TunlabError, UsageError
 from tunlab.guest import Guest, new_run_dir
-# A cache directory's temporary and stale entries are handled as the image cache's are.
-from tunlab.image_linux import _discard as discard, sweep_tmp
+from tunlab.cachedir import content_id, discard, sweep_tmp
 from tunlab.machine import GuestSpec
 from tunlab.paths import CACHE
+from tunlab.qemu import qemu_version
 
-FORMAT = "1"
+FORMAT = "2"   # 2: saved qcow2 copies name their backing file by an absolute path
 SNAPSHOTS = CACHE / "snapshots"
 STATE = "state.bin"
 META = "meta.json"
@@ -98,20 +98,13 @@ def file_hash(path: Path) -> str:
     return _content_hash(str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=4)
-def qemu_version(qemu: str = "qemu-system-x86_64") -> str:
-    try:
-        out = subprocess.run([qemu, "--version"], capture_output=True, text=True, timeout=30)
-        return out.stdout.splitlines()[0].strip() if out.stdout else f"exit {out.returncode}"
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unknown ({e})"
-
-
 def _with_file_hashes(value: Any) -> Any:
     """A GuestSpec's asdict() with every path replaced by its file's content hash (a path
     names where a file is this run, not what is in it)."""
     if isinstance(value, Path):
-        return {"sha256": file_hash(value)} if value.is_file() else {"missing": str(value)}
+        # A file whose builder recorded what went into it (the DragonFly session CD, whose
+        # bytes change with each build) is keyed by that (cachedir.content_id).
+        return content_id(value, file_hash(value)) if value.is_file() else {"missing": str(value)}
     if isinstance(value, dict):
         return {k: _with_file_hashes(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -134,6 +127,38 @@ def key_of(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+# -- qcow2 copies -------------------------------------------------------------------------------
+QEMU_IMG_TIMEOUT = 60.0
+
+
+def _qemu_img(*args: str) -> str:
+    cmd = ["qemu-img", *args]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=QEMU_IMG_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise SnapshotError(f"{' '.join(cmd)}: {_first_line(e)}") from None
+    if res.returncode != 0:
+        raise SnapshotError(f"{' '.join(cmd)}: {_first_line(RuntimeError(res.stderr))}")
+    return res.stdout
+
+
+def absolute_backing(copy: Path, original: Path) -> None:
+    """A copy of the qcow2 overlay `original` names its backing file as the original does,
+    and the DragonFly overlays name theirs relative to their own directory
+    (image_dragonfly.qemu_img_create): from another directory the copy could not open its
+    base. Point the copy at the base's absolute path (-u: only the header changes). -U: the
+    original may still be open in a stopped QEMU."""
+    info = json.loads(_qemu_img("info", "-U", "--output=json", str(original)))
+    backing = info.get("full-backing-filename") or info.get("backing-filename")
+    if not backing:
+        return
+    base = Path(backing)
+    if not base.is_absolute():
+        base = original.parent / base
+    fmt = info.get("backing-filename-format") or "qcow2"
+    _qemu_img("rebase", "-u", "-F", fmt, "-b", str(base.resolve()), str(copy))
+
+
 # -- one snapshot on disk ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Snapshot:
@@ -154,6 +179,8 @@ class Snapshot:
             copy = run_dir / f"snapshot-{name}"
             run_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.directory / name, copy)
+            if drives[i].fmt == "qcow2":  # the saved copy names its base absolutely; checked
+                absolute_backing(copy, self.directory / name)
             drives[i] = dataclasses.replace(drives[i], path=copy)
         return dataclasses.replace(spec, drives=tuple(drives))
 
@@ -215,6 +242,8 @@ def save(guest: Guest, key: str, inputs: dict[str, Any], root: Path = SNAPSHOTS)
             if not d.readonly and d.media == "disk":
                 name = f"drive{i}.{d.fmt}"
                 shutil.copyfile(d.path, tmp / name)  # the VM is stopped: the file is settled
+                if d.fmt == "qcow2":
+                    absolute_backing(tmp / name, d.path)
                 drives[i] = name
         guest.stop()
         meta = {"format": FORMAT, "key": key, "hello": guest.hello, "drives": drives,

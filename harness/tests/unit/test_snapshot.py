@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from xml.etree import ElementTree as ET
@@ -85,18 +87,35 @@ def test_backend_accelerator_and_qemu_version_are_in_the_key(linux_spec, monkeyp
     assert len(keys) == 4
 
 
-def test_a_dragonfly_session_is_keyed_by_its_overlay_and_session_cd(tmp_path):
-    def session(d: Path, driver_src: bytes) -> GuestSpec:
+def test_a_dragonfly_session_is_keyed_by_its_session_cds_contents_not_its_bytes(tmp_path, monkeypatch):
+    """genisoimage writes the build time into the ISO, so two CDs of the same sources differ
+    byte for byte: the key must still be the same (and differ when a source changes)."""
+    from tunlab import image_dragonfly
+    agent = tmp_path / "agent"
+    agent.mkdir()
+    (agent / "agent.c").write_text("int main(void) { return 0; }\n")
+    monkeypatch.setattr(image_dragonfly, "AGENT_DIR", agent)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "if_tun.c").write_text("/* v1 */\n")
+
+    def session(run: str) -> GuestSpec:
+        d = tmp_path / run
         d.mkdir()
-        f = _files(d, **{"disk.qcow2": b"QFI overlay", "session.iso": b"CD " + driver_src})
+        (d / "disk.qcow2").write_bytes(b"QFI overlay")
+        iso = image_dragonfly.build_session_iso(d, src, "ours:0123456789ab")
         return GuestSpec(target="dragonfly", name="tunlab-dfly-6.4", memory_mb=1024,
-                         drives=(Drive(f["disk.qcow2"], fmt="qcow2"),
-                                 Drive(f["session.iso"], media="cdrom", readonly=True)),
-                         driver="ours:")
-    a, same, changed = (session(tmp_path / n, src) for n, src in
-                        (("run1", b"if_tun.c v1"), ("run2", b"if_tun.c v1"), ("run3", b"if_tun.c v2")))
+                         drives=(Drive(d / "disk.qcow2", fmt="qcow2"),
+                                 Drive(iso, media="cdrom", readonly=True)), driver="ours:")
+    a = session("run1")
+    time.sleep(1.1)  # another second in the ISO's timestamps
+    same = session("run2")
+    assert a.drives[1].path.read_bytes() != same.drives[1].path.read_bytes()
     assert _key(a) == _key(same)
-    assert _key(changed) != _key(a)
+    (src / "if_tun.c").write_text("/* v2 */\n")
+    assert _key(session("run3")) != _key(a)
+    same.drives[1].path.write_bytes(b"another CD")  # the record no longer describes the file
+    assert _key(same) != _key(a)
 
 
 # -- --fresh -----------------------------------------------------------------------------------
@@ -172,6 +191,27 @@ def test_each_restore_writes_to_its_own_copy_of_the_saved_overlay(tmp_path):
     assert r1.drives[1] == spec.drives[1]  # the read-only CD is shared
 
 
+def test_a_restored_dragonfly_overlay_opens_its_base_from_the_tests_directory(tmp_path):
+    """The session overlay names its base relative to its own directory (qemu_img_create):
+    the saved copy and each restore's copy, elsewhere, must still open the whole chain."""
+    from tunlab.image_dragonfly import qemu_img_create
+    image = tmp_path / "cache" / "images" / "layer"
+    image.mkdir(parents=True)
+    qemu_img_create(image / "disk.qcow2", None, "16M")
+    session = tmp_path / "session"
+    session.mkdir()
+    qemu_img_create(session / "disk.qcow2", image / "disk.qcow2")
+    spec = GuestSpec(target="dragonfly", name="d", drives=(Drive(session / "disk.qcow2", fmt="qcow2"),))
+    snap = snapshot.save(_fake_guest(tmp_path, spec, FakeMachine()), "k", {}, root=tmp_path / "snaps")
+    copy = snap.spec_for(spec, tmp_path / "test1" / "guest").drives[0].path
+    for f in (snap.directory / "drive0.qcow2", copy):
+        res = subprocess.run(["qemu-img", "info", "--backing-chain", "--output=json", str(f)],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        chain = json.loads(res.stdout)
+        assert [Path(c["filename"]).resolve() for c in chain] == [f.resolve(), (image / "disk.qcow2").resolve()]
+
+
 def test_an_incomplete_snapshot_is_not_loaded(tmp_path):
     spec = _dfly_spec(tmp_path)
     snap = snapshot.save(_fake_guest(tmp_path, spec, FakeMachine()), "k1", {}, root=tmp_path / "s")
@@ -202,7 +242,7 @@ def test_prune_keeps_the_most_recently_used(tmp_path, monkeypatch):
         os.utime(root / key / "meta.json", (1000 + i, 1000 + i))
     monkeypatch.setenv(snapshot.ENV_KEEP, "2")
     os.utime(root / "a" / "meta.json", (5000, 5000))  # used last
-    assert snapshot.prune(root, 2) == [root / "b"]
+    assert snapshot.prune(root, snapshot.keep_count()) == [root / "b"]
     assert sorted(p.name for p in root.iterdir()) == ["a", "c"]
 
 
