@@ -22,17 +22,51 @@ import re
 import secrets
 import shutil
 import socket
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
 
 from tunlab import libvirt_daemon
 from tunlab.errors import GuestDied, SetupError
 from tunlab.libvirt_daemon import lv_call
+from tunlab.qemu import StateLoadError
 from tunlab.machine import (Drive, GuestSpec, Machine, MonitorUnavailable, register_backend,
                             resolve, socket_dir, track, untrack)
+
+_T = TypeVar("_T")
+
+
+def _within(timeout: float, what: str, call: Callable[[], _T], on_deadline: Callable[[], None]) -> _T:
+    """call() under lv_call (signals deferred: a Ctrl-C waits for it), bounded: a watchdog
+    thread runs on_deadline() (which must make call() return: abort its job, destroy the
+    domain) after `timeout` seconds, and then this raises GuestDied saying so, whatever
+    call() returned or raised."""
+    fired = threading.Event()
+
+    def fire() -> None:
+        fired.set()
+        try:
+            on_deadline()
+        except Exception:  # the domain may be gone already; call() returns either way
+            pass
+    timer = threading.Timer(timeout, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        result = lv_call(call)
+    except Exception:
+        if not fired.is_set():
+            raise
+        result = None
+    finally:
+        timer.cancel()
+    if fired.is_set():
+        raise GuestDied(f"{what} within {timeout:.0f} s: stopped it")
+    return result  # type: ignore[return-value]
+
 
 NAMESPACE = "https://tunlab.invalid/libvirt/1"  # of the <tunlab:run> element in <metadata>
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
@@ -304,7 +338,7 @@ class LibvirtMachine(Machine):
             deadline = time.monotonic() + max(connect_timeout, 30.0)
             try:
                 if self.incoming is not None:
-                    self._restore_paused(conn, paths, meta)
+                    self._restore_paused(conn, paths, meta, 3 * connect_timeout)
                 else:
                     xml = domain_xml(absolute_paths(self.spec), self.accel, self.name, *paths,
                                      metadata=meta)
@@ -335,18 +369,27 @@ class LibvirtMachine(Machine):
         self.incoming = state
 
     def save_state(self, path: Path, timeout: float) -> None:
-        """Write the guest's whole state to `path` (virDomainSave: the domain stops). libvirt
-        bounds the call itself; `timeout` is the direct backend's."""
+        """Write the guest's whole state to `path` (virDomainSave: the domain stops), within
+        `timeout` seconds: then the save is aborted (and the domain destroyed if that fails)."""
         lv = libvirt_daemon.libvirt_module()
-        if self.dom is None:
+        dom = self.dom
+        if dom is None:
             raise GuestDied("the domain is not running: nothing to save")
+
+        def abort() -> None:
+            try:
+                dom.abortJob()
+            except lv.libvirtError:
+                dom.destroy()
         try:
-            lv_call(self.dom.save, str(path))
+            _within(timeout, f"libvirt did not save domain {self.name} to {path}",
+                    lambda: dom.save(str(path)), abort)
         except lv.libvirtError as e:
             raise GuestDied(f"libvirt could not save domain {self.name} to {path}: "
                             f"{e.get_error_message()}{self._log_hint()}") from None
 
-    def _restore_paused(self, conn: Any, paths: tuple[Path, Path], meta: dict[str, str]) -> None:
+    def _restore_paused(self, conn: Any, paths: tuple[Path, Path], meta: dict[str, str],
+                        timeout: float) -> None:
         """Restore the saved domain, paused, as this machine: the saved image's XML with this
         run's name, serial sockets, drives and metadata (the rest must not change: libvirt
         checks that the devices match the saved ones)."""
@@ -359,7 +402,15 @@ class LibvirtMachine(Machine):
         def restore() -> Any:  # one call: a Ctrl-C between the two would lose the domain
             conn.restoreFlags(str(self.incoming), xml, lv.VIR_DOMAIN_SAVE_PAUSED)
             return conn.lookupByName(self.name)
-        self.dom = lv_call(restore)
+
+        def destroy() -> None:  # the domain being restored: ends the restore
+            conn.lookupByName(self.name).destroy()
+        try:
+            self.dom = _within(timeout, f"libvirt did not restore domain {self.name} from "
+                                        f"{self.incoming}", restore, destroy)
+        except lv.libvirtError as e:  # libvirt says the state does not load
+            raise StateLoadError(f"libvirt could not restore domain {self.name} from "
+                                 f"{self.incoming}: {e.get_error_message()}{self._log_hint()}") from None
 
     def _connect(self, path: Path, deadline: float) -> socket.socket:
         while True:

@@ -33,6 +33,11 @@ _KVM_CREATE_VM = 0xAE01
 _PR_SET_PDEATHSIG = 1
 
 
+class StateLoadError(GuestDied):
+    """QEMU (or libvirt) reported that it could not load a saved state: the state itself is
+    suspect (snapshot.py throws it away). A restore that merely took too long is not this."""
+
+
 @functools.lru_cache(maxsize=4)
 def qemu_version(qemu: str = QEMU) -> str:
     """`qemu --version`'s first line ("QEMU emulator version 7.2.x ..."); "" when it cannot
@@ -257,9 +262,10 @@ class QemuMachine(ProcessMachine):
         assert self.qmp_path is not None
         deadline = time.monotonic() + timeout
         status = "no monitor yet"
+        resumed = False
         while True:
             if not self.alive():
-                raise GuestDied(f"QEMU could not load the saved state {self.incoming}: "
+                raise StateLoadError(f"QEMU could not load the saved state {self.incoming}: "
                                 f"{self.describe_exit()}")
             try:
                 with qmp.QMPClient(self.qmp_path, max(0.1, deadline - time.monotonic())) as q:
@@ -268,10 +274,11 @@ class QemuMachine(ProcessMachine):
                         if status == "running":
                             return
                         if status == "paused":  # saved stopped (save_state): run it now
-                            q.execute("cont")
-                            continue
-                        if status not in ("inmigrate", "prelaunch"):
-                            raise GuestDied(f"QEMU is {status!r} after loading the saved state "
+                            if not resumed:  # once; the deadline below still bounds the wait
+                                q.execute("cont")
+                                resumed = True
+                        elif status not in ("inmigrate", "prelaunch"):
+                            raise StateLoadError(f"QEMU is {status!r} after loading the saved state "
                                             f"{self.incoming}, not running (see {self.stderr_path})")
                         if time.monotonic() > deadline:
                             break

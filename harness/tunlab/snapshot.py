@@ -43,7 +43,7 @@ from tunlab.guest import Guest, new_run_dir
 from tunlab.cachedir import content_id, discard, sweep_tmp
 from tunlab.machine import GuestSpec
 from tunlab.paths import CACHE
-from tunlab.qemu import qemu_version
+from tunlab.qemu import StateLoadError, qemu_version
 
 FORMAT = "2"   # 2: saved qcow2 copies name their backing file by an absolute path
 SNAPSHOTS = CACHE / "snapshots"
@@ -347,21 +347,27 @@ class Snapshots:
         return Guest.boot(self.spec, backend=self.backend, accel=self.accel, run_dir=run_dir)
 
     def _failed(self, e: BaseException, run_dir: Path | None) -> None:
-        """Say in one line that this guest is booted instead; throw the snapshot away (the
-        next guest rebuilds it), or stop restoring after MAX_FAILURES."""
+        """Say in one line that this guest is booted instead, or that the rest of the run
+        boots after MAX_FAILURES. The snapshot is thrown away (the next guest rebuilds it)
+        only when it is shown to be bad: the restored agent is not the saved one, its copy
+        cannot be made (SnapshotError), or QEMU/libvirt reported that the state does not load
+        (StateLoadError). A timeout says more about the machine's load than about the
+        snapshot, which other runs share: it is kept."""
         self.failures += 1
         why = _first_line(e)
         where = self.snap.directory if self.snap else self.root / self.key
-        if self.snap is not None:
+        bad = isinstance(e, (SnapshotError, StateLoadError))
+        if bad and self.snap is not None:
             discard(self.snap.directory)
-        self.snap = None
+        if bad:
+            self.snap = None
         if self.failures >= self.MAX_FAILURES:
             self.off = why
             self.say(f"tunlab: restoring {where} failed again ({why}): booting every guest "
                      f"for the rest of this run")
         else:
-            self.say(f"tunlab: restoring {where} failed ({why}): booting this guest instead; "
-                     f"the next one rebuilds the snapshot")
+            then = "the next one rebuilds the snapshot" if bad else "the snapshot is kept"
+            self.say(f"tunlab: restoring {where} failed ({why}): booting this guest instead; {then}")
         if run_dir is not None and run_dir.exists():
             try:  # the failed restore's logs stay beside the booted guest's
                 run_dir.rename(run_dir.with_name(run_dir.name + "-restore-failed"))

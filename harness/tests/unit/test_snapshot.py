@@ -16,10 +16,10 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from tunlab import snapshot
-from tunlab.errors import GuestDied, UsageError
+from tunlab.errors import AgentTimeout, GuestDied, UsageError
 from tunlab.libvirt_backend import NAMESPACE, domain_xml, restore_xml
 from tunlab.machine import Drive, GuestSpec
-from tunlab.qemu import QemuMachine
+from tunlab.qemu import QemuMachine, StateLoadError
 
 
 def _files(tmp: Path, **contents: bytes) -> dict[str, Path]:
@@ -289,7 +289,7 @@ def test_a_failed_restore_boots_says_so_and_rebuilds_then_gives_up(linux_spec, t
         return Booted(run_dir=run_dir, stop=lambda clean=True: None)
 
     def failing_restore(*a, **kw):
-        raise GuestDied("QEMU could not load the saved state")
+        raise StateLoadError("QEMU could not load the saved state")
 
     monkeypatch.setattr(snapshot, "save", fake_save)
     monkeypatch.setattr(snapshot, "load", lambda d: None)
@@ -355,6 +355,29 @@ def test_libvirt_restore_xml_takes_this_runs_sockets_drives_and_metadata(tmp_pat
     assert (run.get("pid"), run.get("run_dir")) == ("2", "/new")
 
 
+@pytest.mark.parametrize("error", [GuestDied("QEMU did not load the saved state within 90 s"),
+                                   AgentTimeout("no reply to hello within 30 s")])
+def test_a_restore_that_times_out_boots_but_keeps_the_shared_snapshot(linux_spec, tmp_path,
+                                                                     monkeypatch, error):
+    said: list[str] = []
+    d = tmp_path / "snaps" / "k"
+    d.mkdir(parents=True)
+    snap = snapshot.Snapshot(d, "k", dict(HELLO), {})
+
+    def timing_out(*a, **kw):
+        raise error
+
+    monkeypatch.setattr(snapshot, "load", lambda directory: snap)
+    monkeypatch.setattr(snapshot.Guest, "boot", staticmethod(
+        lambda spec, backend, accel, run_dir=None, echo=None: Booted(run_dir=run_dir)))
+    monkeypatch.setattr(snapshot.Guest, "restore", staticmethod(timing_out))
+    (d / "meta.json").write_text("{}")
+    s = snapshot.Snapshots(linux_spec, "qemu", "tcg", root=tmp_path / "snaps", say=said.append)
+    g = s.guest(tmp_path / "test1")
+    assert isinstance(g, Booted) and d.is_dir() and s.snap is snap
+    assert len(said) == 1 and "booting this guest instead; the snapshot is kept" in said[0]
+
+
 def test_a_failed_boot_of_the_snapshot_guest_is_the_runs_error_not_a_restore_failure(
         linux_spec, tmp_path, monkeypatch):
     said: list[str] = []
@@ -399,3 +422,45 @@ def test_a_snapshot_another_run_saved_first_is_kept_and_used(tmp_path):
     assert second.directory == first.directory
     assert second.state.read_bytes() == b"FIRST" * 10
     assert [p.name for p in (tmp_path / "s").iterdir()] == ["k"]
+
+
+def test_a_restored_guest_that_stays_paused_is_a_bounded_wait(tmp_path, monkeypatch):
+    """_wait_loaded sends `cont` once; a guest that stays paused ends at the deadline."""
+    from tunlab import qmp
+    sent: list[str] = []
+
+    class Paused:
+        def __init__(self, path, timeout):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def execute(self, cmd, args=None, timeout=None):
+            sent.append(cmd)
+            return {"status": "paused"} if cmd == "query-status" else {}
+
+    monkeypatch.setattr(qmp, "QMPClient", Paused)
+    m = QemuMachine(GuestSpec(target="linux", name="x"), tmp_path, "tcg")
+    m.qmp_path = tmp_path / "qmp.sock"
+    monkeypatch.setattr(m, "alive", lambda: True)
+    t0 = time.monotonic()
+    with pytest.raises(GuestDied, match="did not load the saved state"):
+        m._wait_loaded(0.3)
+    assert time.monotonic() - t0 < 5 and sent.count("cont") == 1
+
+
+def test_a_libvirt_save_that_hangs_is_stopped_at_its_deadline():
+    """libvirt_backend._within: the watchdog's on_deadline ends the hung call (here it
+    releases it, as abortJob/destroy would), and the caller gets a one-line GuestDied."""
+    import threading
+    from tunlab.libvirt_backend import _within
+    released = threading.Event()
+    t0 = time.monotonic()
+    with pytest.raises(GuestDied, match=r"did not save domain d within 0 s: stopped it"):
+        _within(0.2, "libvirt did not save domain d", lambda: released.wait(30), released.set)
+    assert time.monotonic() - t0 < 5
+    assert _within(5, "x", lambda: "saved", lambda: None) == "saved"
