@@ -190,6 +190,32 @@ class RunConfig:
         return replace(self, **changes).validate()
 
 
+def _absolute_driver(value: str) -> str:
+    """--driver's value with a path in it made absolute (ours, stock, a path, stock-<year>=PATH)."""
+    name, eq, path = value.partition("=")
+    if eq and name.startswith("stock-"):
+        return f"{name}={Path(path).expanduser().absolute()}"
+    return str(Path(value).expanduser().absolute()) if Path(value).expanduser().exists() else value
+
+
+def to_argv(cfg: RunConfig, skip: tuple[str, ...] = ()) -> list[str]:
+    """The options (OPTIONS' flags) that give `cfg` again to a child tunlab or pytest, less
+    the flags in `skip`; paths made absolute (the child may run in another directory)."""
+    argv: list[str] = []
+    for o in OPTIONS:
+        value = getattr(cfg, o.dest)
+        if o.flag in skip or value is None or value == ():
+            continue
+        if isinstance(value, Path):
+            value = value.expanduser().absolute()
+        elif o.dest == "driver":
+            value = _absolute_driver(value)
+        elif o.dest == "qemu_opts":
+            value = shlex.join(value)
+        argv.append(f"{o.flag}={value}")
+    return argv
+
+
 def check_settings() -> None:
     """Read every setting that comes from the environment now, so that a bad one is one
     line (SettingError) before anything starts, not an error in the middle of a run."""

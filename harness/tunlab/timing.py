@@ -21,7 +21,7 @@ from tunlab.checks import control_round_trip
 from tunlab.errors import TunlabError, UsageError
 from tunlab.guest import Guest, new_run_dir
 from tunlab.paths import REPO
-from tunlab.runconfig import RunConfig
+from tunlab.runconfig import RunConfig, to_argv
 
 # The suite --suite runs where --suite-tests is not given, by the target's tun API.
 DEFAULT_SUITES = {"linux": ("harness/tests/linux", "harness/tests/selftest")}
@@ -119,10 +119,16 @@ def _suite_paths(args: argparse.Namespace, target: targets.Target) -> list[str]:
     paths = args.suite_tests or list(DEFAULT_SUITES.get(target.tun_api, ()))
     if not paths:
         raise UsageError(f"--suite: name the tests to run on {target.name} with --suite-tests")
-    for p in paths:
-        if not (REPO / p.split("::")[0]).exists() and not Path(p.split("::")[0]).exists():
+    found = []
+    for p in paths:  # the suite runs in REPO: a path relative to here is made absolute
+        file, sep, rest = p.partition("::")
+        if Path(file).exists():
+            found.append(str(Path(file).absolute()) + sep + rest)
+        elif (REPO / file).exists():
+            found.append(p)
+        else:
             raise UsageError(f"--suite-tests: {p} does not exist")
-    return paths
+    return found
 
 
 def _suite_walls(cfg: RunConfig, paths: list[str], runs: int) -> dict[str, Any]:
@@ -147,9 +153,9 @@ def _suite_walls(cfg: RunConfig, paths: list[str], runs: int) -> dict[str, Any]:
 def run_suite(cfg: RunConfig, paths: list[str], mode: str, out: Path, test_logs: Path) -> tuple[float, str]:
     """One pytest run of `paths` with --fresh `mode`: its wall time and pytest's summary line.
     Bounded (SUITE_TIMEOUT); an interrupt ends it (subprocess.run kills the child)."""
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--target", cfg.target,
-           "--backend", cfg.backend, "--accel", cfg.accel, "--fresh", mode,
-           "--tunlab-logs", str(test_logs), *paths]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+           *to_argv(cfg, skip=("--fresh",)), "--fresh", mode, "--tunlab-logs", str(test_logs),
+           *paths]
     env = {**os.environ, "PYTHONPATH": str(REPO / "harness")}
     t0 = time.monotonic()
     with open(out, "w") as f:

@@ -464,3 +464,32 @@ def test_a_libvirt_save_that_hangs_is_stopped_at_its_deadline():
         _within(0.2, "libvirt did not save domain d", lambda: released.wait(30), released.set)
     assert time.monotonic() - t0 < 5
     assert _within(5, "x", lambda: "saved", lambda: None) == "saved"
+
+
+def test_timing_suite_runs_pytest_with_every_run_option_and_absolute_paths(tmp_path, monkeypatch):
+    """timing --suite's child pytest runs in the repository: it gets the whole RunConfig
+    (runconfig.to_argv, read back by the same OPTIONS) with the paths made absolute."""
+    import argparse
+    from tunlab import runconfig, timing
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "if_tun.c").write_text("")
+    (tmp_path / "img").mkdir()
+    (tmp_path / "t_here.py").write_text("")
+    cfg = runconfig.RunConfig(target="linux", driver="src", backend="libvirt", accel="tcg",
+                              image=Path("img"), smp=2, memory=384,
+                              qemu_opts=("-icount", "shift=auto"), fresh="boot")
+    seen: list[list[str]] = []
+    monkeypatch.setattr(timing.subprocess, "run", lambda cmd, **kw: seen.append(cmd))
+    paths = timing._suite_paths(argparse.Namespace(suite_tests=["t_here.py::t"]), None)
+    timing.run_suite(cfg, paths, "restore", tmp_path / "out.txt", tmp_path / "logs")
+    cmd = seen[0]
+    assert cmd[-1] == f"{tmp_path / 't_here.py'}::t"
+    parser = argparse.ArgumentParser()
+    runconfig.add_arguments(parser)
+    parser.add_argument("--tunlab-logs")
+    args, rest = parser.parse_known_args(cmd[cmd.index("-m") + 2:-1])
+    again = runconfig.RunConfig.from_args(args)
+    assert again == dataclasses.replace(cfg, driver=str(tmp_path / "src"), image=tmp_path / "img",
+                                        fresh="restore")
+    assert rest == ["-q", "-p", "no:cacheprovider"]
