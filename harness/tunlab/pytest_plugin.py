@@ -62,6 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "tun_api(*apis): run only on targets whose tun speaks "
                             "one of these APIs (bsd, linux)")
     config.addinivalue_line("markers", "vm: the test boots guests of its own")
+    config.addinivalue_line("markers", "vcpus(n): a VM guest with at least n vCPUs (the "
+                            "guest fixture plans one with --smp n when the run's has fewer)")
     try:
         config.stash[CONFIG_KEY] = cfg = RunConfig.from_values(config.getoption)
         check_settings()
@@ -90,6 +92,7 @@ class GuestPool:
         self.target = targets.get(self.cfg.target)
         self.current: Guest | None = None
         self.boots: list[float] = []
+        self.powered_off_restored = False  # one restored guest per run is powered off (stop)
         self._plan: targets.TargetPlan | None = None
         self._vcpu_plans: dict[int, targets.TargetPlan] = {}  # guests of vcpus(N) tests
         self._skip = ""
@@ -163,14 +166,20 @@ class GuestPool:
 
     def discard(self) -> None:
         if self.current is not None:
-            stop(self.current)
+            self.stop(self.current)
             self.current = None
 
-
-def stop(guest: Guest) -> None:
-    """Stop a guest after its test: a restored one is killed (it is never used again, and
-    its state came from a guest that booted and answered), any other is powered off."""
-    guest.stop(clean=guest.restored_from is None)
+    def stop(self, guest: Guest) -> None:
+        """Stop a guest after its test: a booted one is powered off; a restored one is
+        killed (it is never used again, and its state came from a guest that booted and
+        answered), all but the run's first healthy one: that one is powered off through the
+        agent, so that a run restoring every guest (--fresh auto on VM targets) still goes
+        through the agent's and the guest's shutdown path once (a poweroff that hangs or
+        fails shows in its log, as it does for booted guests)."""
+        clean = guest.restored_from is None
+        if not clean and not self.powered_off_restored and not guest.broken:
+            clean = self.powered_off_restored = True
+        guest.stop(clean=clean)
 
 
 @pytest.fixture(scope="session")
@@ -228,7 +237,7 @@ def fresh_guest(guest_pool: GuestPool, test_logs: Path) -> Iterator[Guest]:
     try:
         yield g
     finally:
-        stop(g)
+        guest_pool.stop(g)
 
 
 @pytest.fixture

@@ -22,12 +22,11 @@ from tunlab.bsd_instruments import Instruments
 # create/destroy) is marked vcpus(2): on a VM target it runs on a guest with at least two
 # vCPUs, so that the threads really run at the same time (the guest pool plans one with
 # --smp 2 when the run's guest has fewer, and boots it for the test); on kpi the agent's
-# threads are host threads and the marker changes nothing.
+# threads are host threads and the marker changes nothing. (The marker is registered by
+# the tunlab pytest plugin, whose guest fixture honours it everywhere.)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mutation: builds mutated copies of the driver and "
                             "runs conformance tests against them (test_mutations.py)")
-    config.addinivalue_line("markers", "vcpus(n): a VM guest with at least n vCPUs (the race "
-                            "rows: vcpus(2))")
 
 
 @pytest.fixture

@@ -493,3 +493,19 @@ def test_timing_suite_runs_pytest_with_every_run_option_and_absolute_paths(tmp_p
     assert again == dataclasses.replace(cfg, driver=str(tmp_path / "src"), image=tmp_path / "img",
                                         fresh="restore")
     assert rest == ["-q", "-p", "no:cacheprovider"]
+
+
+def test_the_pool_powers_off_one_restored_guest_per_run_and_kills_the_rest():
+    """Restored guests are killed, except the run's first healthy one: the agent's poweroff
+    path still runs once in a run that restores every guest."""
+    from tunlab.pytest_plugin import GuestPool
+    pool = SimpleNamespace(powered_off_restored=False)
+    ends: list[tuple[str, bool]] = []
+
+    def guest(name: str, restored: bool, broken: str = "") -> SimpleNamespace:
+        return SimpleNamespace(restored_from=Path("/s/state.bin") if restored else None, broken=broken,
+                               stop=lambda clean=True: ends.append((name, clean)))
+    for g in (guest("booted", False), guest("broken", True, "hung"), guest("r1", True),
+              guest("r2", True), guest("booted2", False)):
+        GuestPool.stop(pool, g)
+    assert ends == [("booted", True), ("broken", False), ("r1", True), ("r2", False), ("booted2", True)]
