@@ -204,7 +204,7 @@ def test_the_cache_is_outside_build():
 
 def test_remove_cache_removes_only_tunlabs_parts(tmp_path):
     root = tmp_path / "cache"
-    for part in ("debs", "guest/x", "images/linux/k", "dragonfly"):
+    for part in ("debs", "guest/x", "images/linux/k", "dragonfly", "snapshots/k"):
         (root / part).mkdir(parents=True)
         (root / part / "f").write_text("x")
     assert set(paths.remove_cache(root)) == {root / p for p in paths.CACHE_PARTS} | {root}
