@@ -286,7 +286,8 @@ def test_a_failed_restore_boots_says_so_and_rebuilds_then_gives_up(linux_spec, t
 
     def fake_boot(spec, backend, accel, run_dir=None, echo=None):
         booted.append(run_dir)
-        return Booted(run_dir=run_dir, stop=lambda clean=True: None)
+        return Booted(run_dir=run_dir, stop=lambda clean=True: None, hello={},
+                      timeouts=SimpleNamespace(scale=1.0))
 
     def failing_restore(*a, **kw):
         raise StateLoadError("QEMU could not load the saved state")
@@ -509,3 +510,28 @@ def test_the_pool_powers_off_one_restored_guest_per_run_and_kills_the_rest():
               guest("r2", True), guest("booted2", False)):
         GuestPool.stop(pool, g)
     assert ends == [("booted", True), ("broken", False), ("r1", True), ("r2", False), ("booted2", True)]
+
+
+def _clock_guest(sources: list[str], caps: str = "hello,benchenv") -> SimpleNamespace:
+    asked: list[str] = []
+
+    def request(verb: str) -> SimpleNamespace:
+        asked.append(verb)
+        clock = sources.pop(0) if len(sources) > 1 else sources[0]
+        return SimpleNamespace(text=lambda k: clock if k == "clocksource" else "")
+    return SimpleNamespace(hello={"caps": caps}, agent=SimpleNamespace(request=request), asked=asked)
+
+
+def test_the_save_waits_until_the_guests_clock_source_is_final():
+    """Linux starts on tsc-early and switches to tsc ~2 s after boot, maybe after
+    agent-ready: the guest is saved once it has switched, so that no restored guest switches
+    during a test."""
+    g = _clock_guest(["tsc-early", "tsc-early", "tsc"])
+    assert snapshot.settle_clock(g, 10, poll=0.01) == "tsc" and len(g.asked) == 3
+    assert snapshot.settle_clock(_clock_guest(["hpet"]), 10) == "hpet"
+    stuck = _clock_guest(["tsc-early"])
+    t0 = time.monotonic()
+    assert snapshot.settle_clock(stuck, 0.2, poll=0.01) == "tsc-early"  # bounded: saved as it is
+    assert time.monotonic() - t0 < 5
+    none = _clock_guest(["tsc-early"], caps="hello")
+    assert snapshot.settle_clock(none, 10) == "" and none.asked == []  # an agent without benchenv
