@@ -1,8 +1,7 @@
 /*
  * bench_bare.c - tunlab-bench-bare: the bench loops of bench_loops.c with nothing around
  * them (no control protocol, no serial line). Its kpi build is what the callgrind gate
- * measures (tunlab.bench_gate). In the Linux guest, /init runs it before the agent when the
- * kernel command line has tunlab.bare=<spec>; it prints its results on the console.
+ * measures (tunlab.bench_gate); it prints its results on stdout.
  * (`tunlab bench --overhead` compares the loops with the reference loop of bench_ref.c
  * instead: these are the same loops, which cannot show what they cost themselves.)
  *

@@ -66,9 +66,6 @@ OVERHEAD_SCHEMA = "tunlab-bench-overhead/2"
 LOOPS = ("ref", "tunlab")
 # Addresses of the devices the matrix runs on, per mode (point-to-point, /32).
 ADDRS = {"plain": ("10.80.0.1", "10.80.0.2"), "header": ("10.80.1.1", "10.80.1.2")}
-# The bare program's addresses (harness/agent/bench_bare.c: BARE_LOCAL, BARE_PEER).
-BARE_LOCAL, BARE_PEER = "10.79.0.1", "10.79.0.2"
-BARE_LINE = re.compile(r"TUNLAB-BARE (.*)")
 DEFAULT_OVERHEAD_CELLS = "rtt:64,rtt:1400,write:64,write:1400,read:64,read:1400"
 
 HELP_EPILOG = f"""\
@@ -367,38 +364,6 @@ def run(cfgs: list[RunConfig], cells: list[Cell], reps: int, ms: int, warmup_ms:
     results["machine"]["load_end"] = _load()
     results["wall_s"] = round(time.monotonic() - t0, 1)
     return results
-
-
-# -- the bare loop program (tunlab-bench-bare): its argument and its lines ----------------
-def bare_arg(cell: Cell, ms: int, reps: int, warmup_ms: int) -> str:
-    """The value of tunlab.bare= for a cell (bench_bare.c's argument)."""
-    parts = [cell.kind, str(cell.size), str(ms), f"reps={reps}", f"warmup={warmup_ms}", f"mtu={cell.mtu}"]
-    if cell.mode == "header":
-        parts.append("pi")
-    if cell.bpf:
-        parts.append("bpf")
-    return ",".join(parts)
-
-
-def parse_bare_lines(text: str) -> tuple[list[dict[str, Any]], str]:
-    """The samples a bare run printed (warm-up excluded) and its error line's text ("")."""
-    samples, error, done = [], "", False
-    for line in text.splitlines():
-        m = BARE_LINE.search(line)
-        if not m:
-            continue
-        body = m.group(1).strip()
-        if body.startswith("done"):
-            done = True
-        elif body.startswith("error"):
-            error = body
-        else:
-            fields = {k: _number(v) for k, _, v in (t.partition("=") for t in body.split()) if k}
-            if not fields.get("warmup"):
-                samples.append(fields)
-    if not done and not error:
-        error = "the bare program did not finish (no 'TUNLAB-BARE done' line)"
-    return samples, error
 
 
 # -- the overhead figure: the tunlab loops vs the reference loops -------------------------

@@ -43,9 +43,6 @@ BUILDER_VERSION = "1"
 APPEND = ("console=ttyS0,115200 panic=-1 oops=panic loglevel=4 8250.nr_uarts=2 "
           "i8042.noaux i8042.nokbd i8042.nopnp mitigations=off rdinit=/init")
 AGENT = BUILD / "agent" / "tunlab-agent"
-# The bench loops without the agent; /init runs it when the command line has tunlab.bare=
-# (`tunlab bench --overhead`). Built by the same make as the agent.
-BARE = BUILD / "agent" / "tunlab-bench-bare"
 
 
 def guest_inputs() -> tuple[str, Path, Path, Path, dict[str, str]]:
@@ -73,7 +70,7 @@ def build_agent() -> Path:
     """Build the agent (make is incremental) and return its path."""
     res = subprocess.run(["make", "-s", "-C", str(AGENT_DIR), "BACKEND=linux", f"BUILD={AGENT.parent}"],
                          capture_output=True, text=True)
-    if res.returncode != 0 or not AGENT.exists() or not BARE.exists():
+    if res.returncode != 0 or not AGENT.exists():
         raise SetupError(f"building the agent failed:\n{res.stdout}{res.stderr}")
     return AGENT
 
@@ -127,7 +124,6 @@ def build(progress: bool = False) -> GuestSpec:
         "tun": _sha(tun.read_bytes()),
         "busybox": _sha(busybox.read_bytes()),
         "agent": _sha(agent.read_bytes()),
-        "bare": _sha(BARE.read_bytes()),
         "init": _sha(init),
     }
     key = _sha(json.dumps(inputs, sort_keys=True).encode())[:16]
@@ -175,7 +171,6 @@ def _build_into(out: Path, version: str, vmlinuz: Path, tun: Path, busybox: Path
                 cpio.symlink(f"bin/{applet}", "busybox")
             cpio.file("lib/modules/tun.ko", tun_ko)
             cpio.file("sbin/tunlab-agent", agent.read_bytes(), 0o755)
-            cpio.file("sbin/tunlab-bench-bare", BARE.read_bytes(), 0o755)
             cpio.finish()
         (tmp / "manifest.json").write_text(json.dumps(
             {"kernel_version": version, "append": APPEND, "inputs": inputs,

@@ -12,6 +12,7 @@ import pytest
 from tunlab import bench, driver_source
 from tunlab.image_linux import build_agent
 from tunlab.paths import BUILD
+import bare_program
 
 AGENT = BUILD / "agent" / "tunlab-agent"
 BARE = BUILD / "agent" / "tunlab-bench-bare"
@@ -164,7 +165,7 @@ def test_bare_program_prints_parsable_lines(netns):
     res = subprocess.run(netns + [str(BARE), "rtt,84,150,reps=2,warmup=50,pi,bpf"], capture_output=True,
                          text=True, timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
-    samples, err = bench.parse_bare_lines(res.stdout)
+    samples, err = bare_program.parse_bare_lines(res.stdout)
     assert err == "" and len(samples) == 2
     for s in samples:
         assert s["kind"] == "rtt" and s["size"] == 84 and s["mode"] == "header" and s["bpf"] == 1
@@ -172,9 +173,9 @@ def test_bare_program_prints_parsable_lines(netns):
 
 
 def test_bare_program_jumbo_cell_sets_the_mtu(netns):
-    res = subprocess.run(netns + [str(BARE), bench.bare_arg(bench.Cell("read", 9000, "plain", False), 100, 1, 0)],
+    res = subprocess.run(netns + [str(BARE), bare_program.bare_arg(bench.Cell("read", 9000, "plain", False), 100, 1, 0)],
                          capture_output=True, text=True, timeout=60)
-    samples, err = bench.parse_bare_lines(res.stdout)
+    samples, err = bare_program.parse_bare_lines(res.stdout)
     # an MTU left at 1500 would fragment the datagrams: none would match, each costing a 1 s wait
     assert err == "" and samples[0]["packets"] > 100 and samples[0]["errors"] <= 2, res.stdout
 

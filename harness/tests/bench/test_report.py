@@ -11,6 +11,7 @@ import pytest
 from tunlab import bench, bench_report
 from tunlab.bench_stats import Cell, cell_stats, matrix, ratios
 from tunlab.cli import main as cli_main
+import bare_program
 
 
 def fake_results(labels=("linux",), scale=None, seed=1, cells=None):
@@ -141,9 +142,9 @@ def test_bad_arguments_exit_2(capsys):
 
 # -- the overhead run's pieces ------------------------------------------------------------
 def test_bare_arg_matches_bench_bare_c():
-    assert bench.bare_arg(Cell("rtt", 64, "plain", False), 1000, 5, 300) == \
+    assert bare_program.bare_arg(Cell("rtt", 64, "plain", False), 1000, 5, 300) == \
         "rtt,64,1000,reps=5,warmup=300,mtu=1500"
-    assert bench.bare_arg(Cell("write", 9000, "header", True), 500, 3, 0) == \
+    assert bare_program.bare_arg(Cell("write", 9000, "header", True), 500, 3, 0) == \
         "write,9000,500,reps=3,warmup=0,mtu=9000,pi,bpf"
 
 
@@ -153,11 +154,11 @@ def test_parse_bare_lines_from_a_console_log():
            "TUNLAB-BARE kind=rtt size=64 mode=plain bpf=0 rep=1 warmup=0 packets=20 bytes=1280 ns=1000 pps=20.000 mbps=2.000 errors=0\r\n"
            "TUNLAB-BARE kind=rtt size=64 mode=plain bpf=0 rep=2 warmup=0 packets=22 bytes=1408 ns=1000 pps=22.000 mbps=2.200 errors=0\n"
            "TUNLAB-BARE done reps=2\ntunlab-init: starting agent on /dev/ttyS1\n")
-    samples, err = bench.parse_bare_lines(log)
+    samples, err = bare_program.parse_bare_lines(log)
     assert err == "" and [s["pps"] for s in samples] == [20.0, 22.0] and samples[0]["kind"] == "rtt"
-    samples, err = bench.parse_bare_lines("TUNLAB-BARE error step=open errno=ENOENT msg=-\n")
+    samples, err = bare_program.parse_bare_lines("TUNLAB-BARE error step=open errno=ENOENT msg=-\n")
     assert samples == [] and err.startswith("error step=open")
-    assert "did not finish" in bench.parse_bare_lines("nothing\n")[1]
+    assert "did not finish" in bare_program.parse_bare_lines("nothing\n")[1]
 
 
 def test_parse_overhead_cells():

@@ -124,6 +124,4 @@ def test_interrupted_builds_leave_nothing_that_stays(tmp_path, monkeypatch):
 def test_the_agent_is_built_where_the_builder_takes_it(tmp_path, monkeypatch):
     """TUNLAB_BUILD moves build/: the agent's make is told where, so the image finds it."""
     monkeypatch.setattr(image_linux, "AGENT", tmp_path / "agent" / "tunlab-agent")
-    monkeypatch.setattr(image_linux, "BARE", tmp_path / "agent" / "tunlab-bench-bare")
     assert image_linux.build_agent() == tmp_path / "agent" / "tunlab-agent"
-    assert (tmp_path / "agent" / "tunlab-bench-bare").exists()
