@@ -146,6 +146,7 @@ class Side:
         from tunlab.guest import Guest
         plan = targets.plan(self.cfg.with_(progress=True, sanitizers=False))
         self.guest = Guest.boot(plan.spec, backend=plan.backend, accel=plan.accel, run_dir=log_dir)
+        self.guest.settle_clock()  # no sample on the provisional clock source (tsc-early)
         h = self.guest.hello
         image = plan.spec.kernel.parent if plan.spec.kernel else None
         kernel = h.get("os", "")

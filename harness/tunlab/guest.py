@@ -33,6 +33,9 @@ HANG_COMMANDS = ("info status", "info cpus", "info registers -a", "x/8i $pc", "i
                  "info irq")
 HANG_OUTPUT_MAX = 256 * 1024  # characters kept of one command's output
 
+CLOCK_SETTLE_TIMEOUT = 20.0  # seconds for the guest's clock source to be final (scaled)
+
+
 def new_run_dir(kind: str) -> Path:
     """A fresh log directory under build/logs, unique per run, old ones pruned
     (logdirs.py: TUNLAB_KEEP_RUNS, TUNLAB_KEEP_LOGS_MB)."""
@@ -172,6 +175,31 @@ class Guest:
             return ""
         why = targets.get(self.spec.target).explain_death("\n".join(self.watcher.lines()))
         return f"{why}\n" if why else ""
+
+    def settle_clock(self, timeout: float | None = None, poll: float = 0.25) -> str:
+        """Wait (up to `timeout` s, default CLOCK_SETTLE_TIMEOUT scaled) until the guest's clock
+        source is final, and return it ("" when the agent does not tell: no benchenv verb or no
+        clocksource= in it). The Linux guest starts on the provisional tsc-early and switches
+        to tsc when the kernel's refined TSC calibration ends, ~2 s after boot: often after
+        agent-ready. A snapshot saved before the switch made every restored guest switch clock
+        source inside its first test (measured); a benchmark started before it measured its
+        first samples on one clock and the rest on another. A provisional source still in use
+        at the deadline is returned as it is, said in one line (the run goes on)."""
+        if "benchenv" not in self.hello.get("caps", "").split(","):
+            return ""
+        if timeout is None:
+            timeout = CLOCK_SETTLE_TIMEOUT * self.timeouts.scale
+        deadline = time.monotonic() + timeout
+        while True:
+            clock = self.agent.request("benchenv").text("clocksource") or ""
+            if "early" not in clock.split("-"):
+                return clock
+            if time.monotonic() > deadline:
+                print(f"tunlab: the guest's clock source is still {clock} after {timeout:.0f} s: "
+                      f"going on with it (it may switch during what follows)",
+                      file=sys.__stderr__ or sys.stderr, flush=True)
+                return clock
+            time.sleep(poll)
 
     def hang_report(self) -> str:
         """The agent did not answer in time: ask the VM's QEMU monitor (the direct backend's

@@ -54,7 +54,6 @@ PER_RUN = ("name", "gdb_port")   # GuestSpec fields that do not change what is s
 MODES = ("auto", "restore", "boot", "reuse")
 ENV_KEEP = "TUNLAB_KEEP_SNAPSHOTS"
 SAVE_TIMEOUT = 120.0   # seconds to write one state (scaled by the guest's timeouts)
-CLOCK_SETTLE_TIMEOUT = 20.0   # seconds for the guest's clock source to be final (scaled)
 
 
 class SnapshotError(TunlabError):
@@ -268,29 +267,6 @@ def save(guest: Guest, key: str, inputs: dict[str, Any], root: Path = SNAPSHOTS)
     return snap
 
 
-def settle_clock(guest: Any, timeout: float, poll: float = 0.25) -> str:
-    """Wait (up to `timeout` s) until the guest's clock source is final, and return it ("" when
-    the agent does not tell: no benchenv verb or no clocksource= in it). The Linux guest
-    starts on the provisional tsc-early and switches to tsc when the kernel's refined TSC
-    calibration ends, ~2 s after boot: often after agent-ready (measured: a guest saved at
-    agent-ready was on tsc-early when restored and on tsc 2 s later, inside its first test).
-    Saved before the switch, every restored guest would switch clock source during its first
-    test; saved after it, none does. A provisional source still in use at the deadline is
-    saved as it is, said in one line (the run goes on)."""
-    if "benchenv" not in guest.hello.get("caps", "").split(","):
-        return ""
-    deadline = time.monotonic() + timeout
-    while True:
-        clock = guest.agent.request("benchenv").text("clocksource") or ""
-        if "early" not in clock.split("-"):
-            return clock
-        if time.monotonic() > deadline:
-            _say(f"tunlab: the guest's clock source is still {clock} after {timeout:.0f} s: "
-                 f"saving it as it is (a restored guest may switch clock source during a test)")
-            return clock
-        time.sleep(poll)
-
-
 def verify(guest: Guest, snap: Snapshot) -> None:
     """The restored agent must be the one that was saved: its hello, field by field."""
     if guest.hello != snap.hello:
@@ -330,7 +306,7 @@ class Snapshots:
             guest = Guest.boot(self.spec, backend=self.backend, accel=self.accel,
                                run_dir=new_run_dir(f"snapshot-{self.spec.target}"))
             try:
-                settle_clock(guest, CLOCK_SETTLE_TIMEOUT * guest.timeouts.scale)
+                guest.settle_clock()
                 self.snap = save(guest, self.key, self.inputs, self.root)
             except (TunlabError, OSError) as e:
                 if isinstance(e, SnapshotError):
