@@ -55,7 +55,7 @@ from tunlab.bench_stats import (DEFAULT_THRESHOLD, KINDS, MODES, SIZES, Cell, ce
                                 compare, matrix, overhead_figures, parse_list, ratios)
 from tunlab.errors import AgentError, SetupError, TargetUnavailable, TunlabError, UsageError
 from tunlab.paths import BUILD, REPO
-from tunlab.qemu import qemu_version  # noqa: F401 (report.py takes it from here)
+from tunlab.qemu import qemu_version
 from tunlab.runconfig import RunConfig
 from tunlab.targets.base import driver_choice
 
@@ -186,8 +186,7 @@ class Side:
                 "host_load": float(load[0]) if load else None}
 
     def has_verb(self, verb: str) -> bool:
-        """Whether the guest's agent says (hello's caps=) it has this verb."""
-        return verb in self.guest.hello.get("caps", "").split(",")
+        return self.guest.has_verb(verb)
 
     def env(self) -> dict[str, Any]:
         """What the guest says can change a figure (the agent's benchenv verb: clock source,

@@ -176,6 +176,10 @@ class Guest:
         why = targets.get(self.spec.target).explain_death("\n".join(self.watcher.lines()))
         return f"{why}\n" if why else ""
 
+    def has_verb(self, verb: str) -> bool:
+        """Whether the guest's agent says (hello's caps=) it has this verb."""
+        return verb in self.hello.get("caps", "").split(",")
+
     def settle_clock(self, timeout: float | None = None, poll: float = 0.25) -> str:
         """Wait (up to `timeout` s, default CLOCK_SETTLE_TIMEOUT scaled) until the guest's clock
         source is final, and return it ("" when the agent does not tell: no benchenv verb or no
@@ -185,7 +189,7 @@ class Guest:
         source inside its first test (measured); a benchmark started before it measured its
         first samples on one clock and the rest on another. A provisional source still in use
         at the deadline is returned as it is, said in one line (the run goes on)."""
-        if "benchenv" not in self.hello.get("caps", "").split(","):
+        if not self.has_verb("benchenv"):
             return ""
         if timeout is None:
             timeout = CLOCK_SETTLE_TIMEOUT * self.timeouts.scale

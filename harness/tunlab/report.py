@@ -176,7 +176,8 @@ def guest_kernel_pin() -> str:
 
 
 def provenance(cols: list[ColumnView]) -> list[tuple[str, str]]:
-    from tunlab.bench import git_info, qemu_version
+    from tunlab.bench import git_info
+    from tunlab.qemu import qemu_version
     git = git_info()
     try:
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -207,15 +207,17 @@ def test_table_says_when_the_agent_names_no_clock_source():
 
 def test_overhead_on_an_agent_without_the_reference_loop_is_a_setup_error(monkeypatch, tmp_path):
     # a stale image's agent (no benchenv, so no loop=ref) is the run's setup, not bad usage
-    from types import SimpleNamespace
+    from types import MethodType, SimpleNamespace
 
     from tunlab.errors import SetupError
+    from tunlab.guest import Guest
     from tunlab.runconfig import RunConfig
 
     stopped = []
 
     def start(self, log_dir):
         self.guest = SimpleNamespace(hello={"caps": "hello,bench"}, stop=lambda: stopped.append(1))
+        self.guest.has_verb = MethodType(Guest.has_verb, self.guest)
 
     monkeypatch.setattr(bench.Side, "start", start)
     with pytest.raises(SetupError, match="no reference loop"):

@@ -10,7 +10,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from types import SimpleNamespace
+from types import MethodType, SimpleNamespace
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -521,7 +521,9 @@ def _clock_guest(sources: list[str], caps: str = "hello,benchenv") -> SimpleName
         asked.append(verb)
         clock = sources.pop(0) if len(sources) > 1 else sources[0]
         return SimpleNamespace(text=lambda k: clock if k == "clocksource" else "")
-    return SimpleNamespace(hello={"caps": caps}, agent=SimpleNamespace(request=request), asked=asked)
+    g = SimpleNamespace(hello={"caps": caps}, agent=SimpleNamespace(request=request), asked=asked)
+    g.has_verb = MethodType(snapshot.Guest.has_verb, g)
+    return g
 
 
 def test_the_save_waits_until_the_guests_clock_source_is_final():
