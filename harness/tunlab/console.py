@@ -61,6 +61,18 @@ def _hold_back(text: str) -> tuple[str, str]:
     return text, ""
 
 
+def start_quiet_thread(thread: threading.Thread) -> None:
+    """Start a reader thread that never takes Ctrl-C, SIGTERM or SIGHUP: the kernel may hand
+    a process signal to any thread that does not block it, and one taken there would not wake
+    the main thread where it waits in select() (tunlab console's readline prompt), so the
+    KeyboardInterrupt would wait for the next key. The thread inherits this mask."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, HARNESS_SIGNALS)
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class ConsoleWatcher:
     """Reads a guest console from a connected stream socket in a thread of its own."""
 
@@ -92,15 +104,7 @@ class ConsoleWatcher:
         self.bytes_seen = 0
         self.last_output = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"console:{log_path.name}", daemon=True)
-        # The reader never takes Ctrl-C, SIGTERM or SIGHUP: the kernel may hand a process
-        # signal to any thread that does not block it, and one taken here would not wake the
-        # main thread where it waits in select() (tunlab console's readline prompt), so the
-        # KeyboardInterrupt would wait for the next key. The thread inherits this mask.
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, HARNESS_SIGNALS)
-        try:
-            self._thread.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        start_quiet_thread(self._thread)
 
     # -- the reading thread ---------------------------------------------------------------
     def _run(self) -> None:

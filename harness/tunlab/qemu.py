@@ -2,7 +2,7 @@
 
 The harness listens on two unix sockets in the run directory and QEMU connects to them as a
 client at start-up (COM1: console, COM2: control), so no byte the guest sends is lost and no
-port is shared. QEMU gets SIGKILL if the harness process dies (PR_SET_PDEATHSIG), and is
+port is shared (a guest in record or replay mode: two FIFOs a port, fifo_port.py). QEMU gets SIGKILL if the harness process dies (PR_SET_PDEATHSIG), and is
 killed by Machine.kill and the exit hooks in machine.py otherwise. It runs in a session and
 process group of its own (`start_new_session`), so the terminal's Ctrl-C (SIGINT) and Ctrl-\\
 reach only the harness, which then stops the guest itself.
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tunlab import qmp
 from tunlab.errors import GuestDied, SetupError
+from tunlab.fifo_port import FifoPort
 from tunlab.machine import (GuestSpec, MonitorUnavailable, ProcessMachine, register_backend,
                             resolve, socket_dir, track)
 
@@ -107,8 +108,11 @@ def qemu_command(spec: GuestSpec, accel: str, console_path: Path, control_path: 
     (machine.resolve), as libvirt_backend.domain_xml is. COM1 and COM2 are the first two ISA
     serial ports (ttyS0/ttyS1 on Linux, sio0/sio1 on DragonFly); nothing else is attached by
     default. `qmp_path`: a QMP socket QEMU listens on (for hang reports and `:monitor`); the
-    gdb stub (spec.gdb_port) listens on 127.0.0.1 only; the user's --qemu-opts come last."""
+    gdb stub (spec.gdb_port) listens on 127.0.0.1 only; the user's --qemu-opts come last.
+    A guest in record or replay mode has its ports on FIFOs (fifo_port.py says why): the two
+    paths are then the FIFOs' common prefix."""
     spec = resolve(spec, accel)
+    chardev = "pipe" if on_fifos(spec) else "socket"
     cmd = [
         QEMU,
         "-name", spec.name,
@@ -117,9 +121,9 @@ def qemu_command(spec: GuestSpec, accel: str, console_path: Path, control_path: 
         "-m", str(spec.memory_mb),
         "-smp", str(spec.cpus),
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-        "-chardev", f"socket,id=com1,path={console_path}",
+        "-chardev", f"{chardev},id=com1,path={console_path}",
         "-serial", "chardev:com1",
-        "-chardev", f"socket,id=com2,path={control_path}",
+        "-chardev", f"{chardev},id=com2,path={control_path}",
         "-serial", "chardev:com2",
     ]
     if spec.kernel:
@@ -143,6 +147,12 @@ def qemu_command(spec: GuestSpec, accel: str, console_path: Path, control_path: 
         cmd += ["-gdb", f"tcp:127.0.0.1:{int(spec.gdb_port)}"]
     cmd += list(spec.qemu_opts)
     return cmd
+
+
+def on_fifos(spec: GuestSpec) -> bool:
+    """Whether the guest runs in QEMU's record or replay mode, whose serial ports are on FIFOs
+    (fifo_port.py): a chardev write that fails is retried at a moment the recording misses."""
+    return "rr=" in spec.icount
 
 
 def gdb_command(spec: GuestSpec) -> str:
@@ -174,6 +184,7 @@ class QemuMachine(ProcessMachine):
         self.qmp_path: Path | None = None
         self.incoming: Path | None = None   # a saved state to start from (restore_from)
         self._incoming_fds: tuple[int, ...] = ()
+        self.fifos: list[FifoPort] = []     # the serial ports in record/replay mode
 
     def start(self, connect_timeout: float) -> None:
         if not shutil.which(QEMU):
@@ -183,14 +194,18 @@ class QemuMachine(ProcessMachine):
         self.sock_dir = sock_dir = socket_dir("tunlab-")
         self.qmp_path = sock_dir / "qmp.sock"
         listeners = {}
-        for name in ("console", "control"):
-            path = sock_dir / f"{name}.sock"
-            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            srv.bind(str(path))
-            srv.listen(1)
-            listeners[name] = (srv, path)
-        self.command = qemu_command(self.spec, self.accel, listeners["console"][1],
-                                    listeners["control"][1], self.qmp_path)
+        if on_fifos(self.spec):
+            self.fifos = [FifoPort(sock_dir / name) for name in ("console", "control")]
+            paths = [f.path for f in self.fifos]
+        else:
+            for name in ("console", "control"):
+                path = sock_dir / f"{name}.sock"
+                srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                srv.bind(str(path))
+                srv.listen(1)
+                listeners[name] = (srv, path)
+            paths = [path for _, path in listeners.values()]
+        self.command = qemu_command(self.spec, self.accel, paths[0], paths[1], self.qmp_path)
         self.command += self._incoming_args()
         (self.run_dir / "qemu.cmdline").write_text(shlex.join(self.command) + "\n")
         try:
@@ -200,9 +215,14 @@ class QemuMachine(ProcessMachine):
                                              start_new_session=True, pass_fds=self._incoming_fds)
             track(self)
             self._close_incoming()
-            # QEMU connects the chardevs in command-line order: console first.
-            self.console = self._accept(listeners["console"][0], connect_timeout)
-            self.control = self._accept(listeners["control"][0], connect_timeout)
+            if self.fifos:
+                deadline = time.monotonic() + connect_timeout
+                self.console, self.control = (
+                    f.connect(self.alive, deadline, self.describe_exit) for f in self.fifos)
+            else:
+                # QEMU connects the chardevs in command-line order: console first.
+                self.console = self._accept(listeners["console"][0], connect_timeout)
+                self.control = self._accept(listeners["control"][0], connect_timeout)
             if self.incoming:
                 # loading a guest's RAM under load takes longer than connecting: 3 x the bound
                 self._wait_loaded(3 * connect_timeout)
@@ -220,6 +240,9 @@ class QemuMachine(ProcessMachine):
             from tunlab import replay  # a recording is complete only when QEMU exits itself
             replay.end_recording(self.qmp_path, self.wait_exit)
         super().kill()
+        for f in self.fifos:
+            f.close()
+        self.fifos = []
         if self.sock_dir is not None:
             shutil.rmtree(self.sock_dir, ignore_errors=True)
             self.sock_dir = None

@@ -16,8 +16,9 @@ its timing is not real. It is never used for throughput figures: `tunlab bench` 
 --record (it is refused as an unknown argument), and a pytest run with --record ends with a
 line saying its figures are not throughput figures (NOT_THROUGHPUT). TCG only (icount has no
 KVM mode); the direct QEMU backend (a recording is ended by QMP `quit`, see end_recording).
-Input to a recorded guest is paced (ACK_WINDOW) and its vCPU has no RDRAND/RDSEED
-(HOST_RANDOM_OFF): see those constants for why.
+Input to a recorded guest is paced (ACK_WINDOW), its vCPU has no RDRAND/RDSEED
+(HOST_RANDOM_OFF), and its serial ports are FIFOs, not sockets (qemu.on_fifos; fifo_port.py
+says why): each of the three was a way a recording's replay diverged.
 """
 
 from __future__ import annotations
