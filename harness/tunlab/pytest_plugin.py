@@ -145,7 +145,7 @@ class GuestPool:
         if self.record and p.target.uses_vm:
             from tunlab import replay  # QEMU record mode (issue 15)
             run_dir = run_dir or logdirs.new_run_dir(BUILD / "logs", p.spec.target)
-            spec = replay.record_spec(spec, run_dir, p.accel)
+            spec = replay.record_spec(spec, run_dir, p.accel, p.backend)
         if self.fresh == "restore" and p is self._plan:  # a vcpus(N) test's guest boots
             if self._snapshots is None:
                 self._snapshots = snapshot.Snapshots(spec, p.backend, p.accel)

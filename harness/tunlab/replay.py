@@ -45,16 +45,24 @@ IMAGE_DIR = "image"  # a kept recording's kernel and initrd (hard links where po
 QUIT_TIMEOUT = 10.0  # seconds a recording QEMU gets to write its log and exit
 
 
-def record_spec(spec: GuestSpec, run_dir: Path, accel: str) -> GuestSpec:
-    """`spec` in QEMU's record mode, writing run_dir/replay.bin, and run_dir/record.json
-    describing it (for `tunlab replay`)."""
+def check_recordable(spec: GuestSpec, accel: str, backend: str) -> None:
+    """Raise UsageError, saying why, when `spec`'s guest cannot be recorded."""
     if not spec.kernel and not spec.drives:
         raise UsageError(f"--record: the {spec.target} target runs no VM (record mode is QEMU's)")
+    if backend != "qemu":
+        raise UsageError(f"--record needs the direct QEMU backend (--backend qemu), not {backend}: "
+                         f"a recording's serial ports are FIFOs and it ends with QMP quit")
     if accel != "tcg":
         raise UsageError("--record needs TCG (--accel tcg): QEMU's record mode counts instructions")
     if spec.drives:
         raise UsageError("--record: guests with drives are not supported yet (they need "
                          "QEMU's blkreplay driver)")
+
+
+def record_spec(spec: GuestSpec, run_dir: Path, accel: str, backend: str = "qemu") -> GuestSpec:
+    """`spec` in QEMU's record mode, writing run_dir/replay.bin, and run_dir/record.json
+    describing it (for `tunlab replay`)."""
+    check_recordable(spec, accel, backend)
     run_dir.mkdir(parents=True, exist_ok=True)
     recorded = dataclasses.replace(spec, icount=_icount("record", run_dir / RECORD_FILE),
                                    append=f"{spec.append} tunlab.ack={ACK_WINDOW}".strip(),

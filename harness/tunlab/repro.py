@@ -60,8 +60,12 @@ from typing import Any, Callable, Iterable
 from tunlab import targets
 from tunlab.errors import (AgentError, AgentTimeout, GuestCrash, GuestDied, ProtocolError,
                            TunlabError, UsageError)
+from tunlab.machine import GuestSpec
 from tunlab.protocol import Frame, decode_text
 from tunlab.runconfig import RunConfig
+
+# a guest's description in QEMU's record mode, writing its recording in the run directory
+RecordFn = Callable[[GuestSpec, Path], GuestSpec]
 
 FORMAT = "# tunlab repro 1"
 HANDLE_KEYS = ("h", "kq", "b")
@@ -510,7 +514,7 @@ def let_report_finish(guest: Any, uses_vm: bool, timeout: float = CRASH_REPORT_S
 
 
 def run_steps(cfg: RunConfig, steps: list[Step], run_dir: Path, *, leak_check: bool = False,
-              timeout: float | None = None, record: Any = None) -> Outcome:
+              timeout: float | None = None, record: RecordFn | None = None) -> Outcome:
     """Boot a fresh guest for `cfg`, send `steps` (remapped), and say what happened.
     Every wait is bounded (the client's timeouts); the guest is always stopped."""
     from tunlab.guest import Guest
@@ -631,7 +635,7 @@ class Replayer:
     """Replays step lists of one repro, counting runs and caching verdicts."""
 
     def __init__(self, repro: Repro, cfg: RunConfig, out_dir: Path, reference: RunConfig | None,
-                 log: Callable[[str], None] = lambda s: None, record: Any = None) -> None:
+                 log: Callable[[str], None] = lambda s: None, record: RecordFn | None = None) -> None:
         self.repro = repro
         self.cfg = cfg
         self.reference = reference
@@ -824,6 +828,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-runs", type=int, default=300, help="replays --minimize may use (300)")
     p.add_argument("--max-seconds", type=float, default=900.0,
                    help="time --minimize may use (900)")
+    p.add_argument("--record", action="store_true",
+                   help="VM targets (TCG, --backend qemu): run the replay's guest in QEMU's "
+                        "record mode and keep the recording in its log directory, for "
+                        "`tunlab replay DIR` (byte-identical replay, --gdb)")
 
 
 def main(args: argparse.Namespace, base: RunConfig, target_given: bool, driver_given: bool) -> int:
@@ -835,7 +843,19 @@ def main(args: argparse.Namespace, base: RunConfig, target_given: bool, driver_g
     ref_name = args.reference if args.reference is not None else repro.reference
     reference = cfg.with_(driver=ref_name) if ref_name and repro.failure.kind == "check" else None
     logs = args.logs or BUILD / "repro" / time.strftime("%Y%m%d-%H%M%S")
-    replayer = Replayer(repro, cfg, logs, reference, log=lambda s: print(f"tunlab repro: {s}", flush=True))
+    record = None
+    if args.record:
+        if args.minimize:
+            raise UsageError("--record with --minimize: minimize first, then replay FILE.min "
+                             "with --record (every minimizing replay would be recorded)")
+        from tunlab import replay
+        plan = plan_for(cfg)
+        replay.check_recordable(plan.spec, plan.accel, plan.backend)
+
+        def record(spec: GuestSpec, run_dir: Path) -> GuestSpec:
+            return replay.record_spec(spec, run_dir, plan.accel, plan.backend)
+    replayer = Replayer(repro, cfg, logs, reference, log=lambda s: print(f"tunlab repro: {s}", flush=True),
+                        record=record)
     print(f"tunlab repro: {args.file}: {len(repro.steps)} requests, failure: {repro.failure}; "
           f"replaying on {cfg.target} with driver {cfg.driver}"
           + (f" (reference {ref_name})" if reference else ""), flush=True)
@@ -849,6 +869,11 @@ def main(args: argparse.Namespace, base: RunConfig, target_given: bool, driver_g
     got = out.title() or (f"last reply: {out.replies[-1].line if out.replies and out.replies[-1] else '-'}")
     print(f"tunlab repro: {'REPRODUCED' if ok else 'NOT REPRODUCED'}: want {repro.failure}; "
           f"the replay gave {got} ({time.monotonic() - t0:.1f} s; logs {out.run_dir})")
+    if record is not None:
+        from tunlab import replay
+        replay.after_test(out.run_dir, keep=True)
+        print(f"tunlab repro: recorded: replay it exactly with `tunlab replay {out.run_dir}` "
+              f"(--gdb to debug it)")
     if not args.minimize:
         return 0 if ok else 1
     if not ok:

@@ -4,11 +4,12 @@ and a recorded session on a tun unit replays with a byte-identical console."""
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import pytest
 
-from tunlab import replay
+from tunlab import replay, repro
 from tunlab.guest import Guest
 from tunlab.packets import icmp_echo
 from tunlab.protocol import encode_request
@@ -62,3 +63,28 @@ def test_a_recorded_tun_session_read_late_replays_with_a_byte_identical_console(
     res = replay.replay(run_dir)
     assert res["identical"], res
     assert b"TUNLAB-POWEROFF" in (run_dir / "console.log").read_bytes() and not res["timed_out"]
+
+
+def test_repro_record_keeps_a_recording_of_the_reproduction_that_replays_identically(guest_pool, tmp_path):
+    """`tunlab repro FILE --record`: the repro's guest runs in record mode, the failure
+    reproduces as it does unrecorded, and the replay's log directory keeps a recording that
+    `tunlab replay` replays byte for byte."""
+    echo = icmp_echo(PEER, LOCAL, payload=b"r" * 600).hex()
+    f = tmp_path / "repro.txt"
+    f.write_text(f"{repro.FORMAT}\ntarget: linux\ndriver: ours\nfailure: error ENODEV\n--\n"
+                 f"> open pi=0 nonblock=1\n< ok h=1 ifname=tun0\n"
+                 f"> ifconfig ifname=tun0 addr={LOCAL}/32 peer={PEER} up=1\n< ok\n"
+                 f"> write h=1 data={echo}\n< ok n=628\n"
+                 f"> read h=1 wait_ms=3000\n< ok n=628\n"
+                 f"> ifinfo ifname=nosuch0\n< err ENODEV\n")
+    parser = argparse.ArgumentParser()
+    repro.add_arguments(parser)
+    logs = tmp_path / "logs"
+    rc = repro.main(parser.parse_args([str(f), "--record", "--logs", str(logs)]),
+                    guest_pool.plan().config, True, False)
+    assert rc == 0  # REPRODUCED
+    recorded = logs / "0001-replay"
+    assert (recorded / replay.RECORD_FILE).stat().st_size > 0
+    assert (recorded / replay.IMAGE_DIR).is_dir()  # kept with the image it booted
+    res = replay.replay(recorded)
+    assert res["identical"] and not res["timed_out"], res
