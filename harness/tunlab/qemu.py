@@ -2,10 +2,11 @@
 
 The harness listens on two unix sockets in the run directory and QEMU connects to them as a
 client at start-up (COM1: console, COM2: control), so no byte the guest sends is lost and no
-port is shared (a guest in record or replay mode: two FIFOs a port, fifo_port.py). QEMU gets SIGKILL if the harness process dies (PR_SET_PDEATHSIG), and is
-killed by Machine.kill and the exit hooks in machine.py otherwise. It runs in a session and
-process group of its own (`start_new_session`), so the terminal's Ctrl-C (SIGINT) and Ctrl-\\
-reach only the harness, which then stops the guest itself.
+port is shared (a guest in record or replay mode: two FIFOs a port, fifo_port.py). QEMU gets
+SIGKILL if the harness process dies (PR_SET_PDEATHSIG), and is killed by Machine.kill and
+the exit hooks in machine.py otherwise. It runs in a session and process group of its own
+(`start_new_session`), so the terminal's Ctrl-C (SIGINT) and Ctrl-\\ reach only the
+harness, which then stops the guest itself.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tunlab.machine import (GuestSpec, MonitorUnavailable, ProcessMachine, regis
                             resolve, socket_dir, track)
 
 QEMU = "qemu-system-x86_64"
+CONTROL_COPY = "control.raw"  # a guest on FIFOs: what its agent sent, byte for byte
 _KVM_GET_API_VERSION = 0xAE00
 _KVM_CREATE_VM = 0xAE01
 _PR_SET_PDEATHSIG = 1
@@ -195,7 +197,9 @@ class QemuMachine(ProcessMachine):
         self.qmp_path = sock_dir / "qmp.sock"
         listeners = {}
         if on_fifos(self.spec):
-            self.fifos = [FifoPort(sock_dir / name) for name in ("console", "control")]
+            # the control channel's bytes are kept: a replay must send the same (replay.py)
+            self.fifos = [FifoPort(sock_dir / "console"),
+                          FifoPort(sock_dir / "control", self.run_dir / CONTROL_COPY)]
             paths = [f.path for f in self.fifos]
         else:
             for name in ("console", "control"):

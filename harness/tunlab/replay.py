@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tunlab.errors import SetupError, UsageError
+from tunlab.fifo_port import COPY_MAX
+from tunlab.qemu import CONTROL_COPY
 from tunlab.machine import Drive, GuestSpec
 
 NOT_THROUGHPUT = ("tunlab: --record: the guests ran in QEMU's record mode (instruction counting, "
@@ -147,6 +149,7 @@ def after_test(run_dir: Path, keep: bool) -> None:
     finish_recording(run_dir)
     if not keep:
         (run_dir / RECORD_FILE).unlink(missing_ok=True)
+        (run_dir / CONTROL_COPY).unlink(missing_ok=True)
     elif (run_dir / RECORD_FILE).is_file():
         keep_image(run_dir)
 
@@ -234,13 +237,35 @@ def replay(directory: Path, gdb_port: int | None = None, timeout: float | None =
         machine.kill()
     seconds = time.monotonic() - t0
     console_out.write_bytes(bytes(got))
-    same = bytes(got) == recorded
-    first_diff = next((i for i, (a, b) in enumerate(zip(got, recorded)) if a != b),
-                      None if len(got) == len(recorded) else min(len(got), len(recorded)))
-    return {"directory": str(directory), "identical": same, "recorded_bytes": len(recorded),
-            "replayed_bytes": len(got), "first_difference_at": None if same else first_diff,
+    console = _compare(recorded, bytes(got), "")
+    control = _compare_control(directory / CONTROL_COPY, run_dir / CONTROL_COPY)
+    return {"directory": str(directory),
+            "identical": console["identical"] and control.get("control_identical") is not False,
+            **console, **control,
             "record_seconds": meta.get("record_seconds"), "replay_seconds": round(seconds, 2),
             "timed_out": timed_out, "console": str(console_out)}
+
+
+def _compare(recorded: bytes, replayed: bytes, prefix: str) -> dict[str, Any]:
+    same = recorded == replayed
+    first = next((i for i, (a, b) in enumerate(zip(replayed, recorded)) if a != b),
+                 min(len(replayed), len(recorded)))
+    return {f"{prefix}identical": same, f"{prefix}recorded_bytes": len(recorded),
+            f"{prefix}replayed_bytes": len(replayed),
+            f"{prefix}first_difference_at": None if same else first}
+
+
+def _compare_control(recorded: Path, replayed: Path) -> dict[str, Any]:
+    """The agent's bytes in the recording and in the replay (qemu.CONTROL_COPY): the console
+    alone would miss a replay whose guest sent other bytes at the same moments. Empty for a
+    recording made without the copy; copies cut at COPY_MAX compare as far as both go."""
+    if not recorded.is_file():
+        return {}
+    a = recorded.read_bytes()
+    b = replayed.read_bytes() if replayed.is_file() else b""
+    if len(a) >= COPY_MAX and len(b) >= COPY_MAX:
+        a, b = a[:COPY_MAX], b[:COPY_MAX]
+    return _compare(a, b, "control_")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -253,12 +278,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds the replay may take (default 30x the recording + 60)")
 
 
+def _verdict(res: dict[str, Any], prefix: str, what: str) -> str:
+    def get(key: str) -> Any:
+        return res[prefix + key]
+    same = "IDENTICAL" if get("identical") else f"DIFFERENT at byte {get('first_difference_at')}"
+    return f"{what} {same} ({get('replayed_bytes')} of {get('recorded_bytes')} recorded bytes)"
+
+
 def main(args: argparse.Namespace) -> int:
     res = replay(args.directory, args.gdb, args.timeout)
     print(json.dumps(res, indent=2))
-    verdict = "IDENTICAL" if res["identical"] else (
-        f"DIFFERENT at byte {res['first_difference_at']}"
-        + (" (the replay did not end within its time limit: --timeout)" if res["timed_out"] else ""))
-    print(f"tunlab replay: console {verdict} ({res['replayed_bytes']} of {res['recorded_bytes']} "
-          f"recorded bytes); replay {res['replay_seconds']} s vs record {res['record_seconds']} s")
+    parts = [_verdict(res, "", "console")]
+    if "control_identical" in res:
+        parts.append(_verdict(res, "control_", "control channel"))
+    late = " (the replay did not end within its time limit: --timeout)" if res["timed_out"] else ""
+    print(f"tunlab replay: {'; '.join(parts)}{late}; replay {res['replay_seconds']} s vs record "
+          f"{res['record_seconds']} s")
     return 0 if res["identical"] else 1

@@ -650,7 +650,8 @@ class Replayer:
     def _run(self, cfg: RunConfig, steps: list[Step], tag: str) -> Outcome:
         self.runs += 1
         return run_steps(cfg, steps, self.out_dir / f"{self.runs:04d}-{tag}",
-                         leak_check=self.repro.failure.kind == "leak", record=self.record)
+                         leak_check=self.repro.failure.kind == "leak",
+                         record=self.record if tag == "replay" else None)  # not the reference
 
     def reproduces(self, steps: list[Step]) -> bool:
         steps = bind(steps, self.produced)

@@ -42,10 +42,10 @@ def test_long_requests_to_an_idle_recording_guest_are_answered(guest_pool, test_
 def test_a_recorded_tun_session_read_late_replays_with_a_byte_identical_console(guest_pool, test_logs):
     """A recorded session on a tun unit (open, address, echo exchanges of 1428-byte packets
     whose 2.9 KB replies the harness reads 0.5 s late) replays deterministically: the replay's
-    console, to the power-off line, equals the recording's byte for byte. On QEMU's socket
-    chardev a reply over about 278 bytes read late made the UART retry its write at a moment
-    the recording does not hold, and the replay stopped with "Missing character write event"
-    (fifo_port.py): this session diverged on every replay."""
+    console, to the power-off line, and every byte the agent sent equal the recording's. On
+    QEMU's socket chardev a reply over about 278 bytes read late made the UART retry its
+    write at a moment the recording does not hold, and the replay stopped with "Missing
+    character write event" (fifo_port.py): this session diverged on every replay."""
     plan = guest_pool.plan()
     run_dir = test_logs / "recorded"
     spec = replay.record_spec(plan.spec, run_dir, "tcg")
@@ -63,12 +63,14 @@ def test_a_recorded_tun_session_read_late_replays_with_a_byte_identical_console(
     res = replay.replay(run_dir)
     assert res["identical"], res
     assert b"TUNLAB-POWEROFF" in (run_dir / "console.log").read_bytes() and not res["timed_out"]
+    # the agent's bytes too: the three replies' 2,856 hex digits each, and the rest
+    assert res["control_identical"] and res["control_recorded_bytes"] > 3 * 2856, res
 
 
 def test_repro_record_keeps_a_recording_of_the_reproduction_that_replays_identically(guest_pool, tmp_path):
     """`tunlab repro FILE --record`: the repro's guest runs in record mode, the failure
     reproduces as it does unrecorded, and the replay's log directory keeps a recording that
-    `tunlab replay` replays byte for byte."""
+    `tunlab replay` replays byte for byte (console and control channel)."""
     echo = icmp_echo(PEER, LOCAL, payload=b"r" * 600).hex()
     f = tmp_path / "repro.txt"
     f.write_text(f"{repro.FORMAT}\ntarget: linux\ndriver: ours\nfailure: error ENODEV\n--\n"
@@ -80,11 +82,11 @@ def test_repro_record_keeps_a_recording_of_the_reproduction_that_replays_identic
     parser = argparse.ArgumentParser()
     repro.add_arguments(parser)
     logs = tmp_path / "logs"
-    rc = repro.main(parser.parse_args([str(f), "--record", "--logs", str(logs)]),
-                    guest_pool.plan().config, True, False)
+    cfg = guest_pool.plan().config.with_(backend="qemu", accel="tcg")  # what record mode needs
+    rc = repro.main(parser.parse_args([str(f), "--record", "--logs", str(logs)]), cfg, True, False)
     assert rc == 0  # REPRODUCED
     recorded = logs / "0001-replay"
     assert (recorded / replay.RECORD_FILE).stat().st_size > 0
     assert (recorded / replay.IMAGE_DIR).is_dir()  # kept with the image it booted
     res = replay.replay(recorded)
-    assert res["identical"] and not res["timed_out"], res
+    assert res["identical"] and res["control_identical"] and not res["timed_out"], res

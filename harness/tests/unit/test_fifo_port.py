@@ -45,19 +45,73 @@ def port(tmp_path: Path):
 
 
 def test_one_byte_writes_with_nobody_reading_never_fail_and_arrive_in_order(port: FifoPort):
-    """The reason for the FIFOs: 100,000 one-byte writes (a unix socket refuses the 279th when
-    nobody reads) all succeed at once, none is lost, and the harness reads them in order."""
+    """The reason for the FIFOs: 60,000 one-byte writes before the harness even connects (a
+    unix socket refuses the 279th unread one), then 100,000 more while it does not read, all
+    succeed at once; none is lost, and the harness reads them in order."""
+    assert port.pipe_bytes >= 65536
     rd, wr = _qemu_side(port)
     try:
+        data = bytes(i % 251 for i in range(160_000))
+        for i in range(60_000):  # nothing relays yet: the FIFO alone holds them
+            assert os.write(wr, data[i:i + 1]) == 1, f"write {i} failed"
         mine = port.connect(lambda: True, time.monotonic() + 5, lambda: "test")
-        data = bytes(i % 251 for i in range(100_000))
-        for i in range(len(data)):
+        for i in range(60_000, len(data)):
             assert os.write(wr, data[i:i + 1]) == 1, f"write {i} failed"
         assert _recv_exactly(mine, len(data)) == data
         mine.close()
     finally:
         os.close(rd)
         os.close(wr)
+
+
+def test_what_qemu_wrote_before_it_exited_reaches_the_harness_and_the_copy(tmp_path: Path):
+    """Closing the port right after QEMU's exit (Machine.kill) still passes on everything
+    QEMU wrote to a harness that reads (the console watcher does, all the time), and the
+    copy (a recording's control.raw) holds the same bytes."""
+    for n in range(5):
+        port = FifoPort(tmp_path / f"c{n}", copy_to=tmp_path / f"c{n}.raw")
+        rd, wr = _qemu_side(port)
+        mine = port.connect(lambda: True, time.monotonic() + 5, lambda: "test")
+        got: list[bytes] = []
+        reader = threading.Thread(target=lambda: got.append(_recv_exactly(mine, 10**6)))
+        reader.start()
+        data = os.urandom(5000)
+        for i in range(len(data)):
+            os.write(wr, data[i:i + 1])
+        os.close(rd)
+        os.close(wr)  # QEMU exits ...
+        port.close()  # ... and is cleaned up at once
+        reader.join(timeout=10)
+        assert got == [data]
+        assert (tmp_path / f"c{n}.raw").read_bytes() == data
+        mine.close()
+
+
+def test_the_copy_is_whole_even_when_the_harness_reads_nothing(tmp_path: Path):
+    port = FifoPort(tmp_path / "c", copy_to=tmp_path / "c.raw")
+    rd, wr = _qemu_side(port)
+    mine = port.connect(lambda: True, time.monotonic() + 5, lambda: "test")
+    data = os.urandom(20_000)
+    for i in range(len(data)):
+        os.write(wr, data[i:i + 1])
+    os.close(rd)
+    os.close(wr)
+    t0 = time.monotonic()
+    port.close()
+    assert time.monotonic() - t0 < 5
+    assert (tmp_path / "c.raw").read_bytes() == data
+    mine.close()
+
+
+def test_qemu_exiting_while_the_harness_connects_is_an_end_of_file(port: FifoPort):
+    """QEMU opened its ports and died before the harness's relay started: the harness still
+    sees the end of the stream (its reading end was open before QEMU started)."""
+    rd, wr = _qemu_side(port)
+    os.close(wr)
+    mine = port.connect(lambda: True, time.monotonic() + 5, lambda: "test")
+    os.close(rd)
+    assert _recv_exactly(mine, 10, timeout=5) == b""
+    mine.close()
 
 
 def test_a_socket_chardev_refuses_a_few_hundred_unread_one_byte_writes():

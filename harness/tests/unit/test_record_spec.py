@@ -57,3 +57,19 @@ def test_repro_refuses_record_with_minimize_before_booting_anything(tmp_path):
     with pytest.raises(UsageError, match="minimize first"):
         repro.main(args, RunConfig(), False, False)
     assert not (tmp_path / "logs").exists()
+
+
+def test_a_replay_compares_the_agents_bytes_too(tmp_path):
+    """replay.replay's verdict covers the control channel (qemu.CONTROL_COPY of the
+    recording and of the replay), not just the console."""
+    rec, rep = tmp_path / "rec.raw", tmp_path / "rep.raw"
+    assert replay._compare_control(rec, rep) == {}  # a recording made without the copy
+    rec.write_bytes(b"TL1 1 ok n=4\n")
+    rep.write_bytes(b"TL1 1 ok n=4\n")
+    assert replay._compare_control(rec, rep)["control_identical"]
+    rep.write_bytes(b"TL1 1 ok n=5\n")
+    got = replay._compare_control(rec, rep)
+    assert not got["control_identical"] and got["control_first_difference_at"] == 11
+    rep.unlink()
+    got = replay._compare_control(rec, rep)
+    assert not got["control_identical"] and got["control_replayed_bytes"] == 0
