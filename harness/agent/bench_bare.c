@@ -8,7 +8,8 @@
  *	tunlab-bench-bare <kind>,<size>,<ms>[,reps=<n>][,warmup=<ms>][,mtu=<n>][,count=<n>][,pi][,bpf]
  *
  * count=<n> ends each loop after n packets instead of after ms (the work is then fixed:
- * the kpi build of this program is what the callgrind gate measures, tunlab.bench_gate).
+ * the kpi build of this program is what the callgrind gate measures, tunlab.bench_gate),
+ * or at its first error (errors=1: the gate refuses the figure).
  * The kpi build also prints, after each loop, the mbufs and clusters it allocated:
  *	TUNLAB-BARE kpi rep=<n> mbuf_allocs=<n> cluster_allocs=<n>
  *

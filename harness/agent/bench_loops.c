@@ -95,12 +95,14 @@ drain(struct bench *b)
 
 /* Whether the loop goes on: until count packets have moved, or until the deadline, which
  * is looked at every CLOCK_EVERY turns (the run's ns are measured, so the overshoot of a
- * few packets costs nothing in the figure) and after every failed wait (await_packet). */
+ * few packets costs nothing in the figure) and after every failed wait (await_packet).
+ * A counted loop ends at its first error: it has no fixed-work figure any more, and a
+ * driver that stopped answering would otherwise be waited for, a second a turn, for ever. */
 static int
 more(struct bench *b)
 {
 	if (b->count)
-		return (b->r->packets < b->count);
+		return (b->r->errors == 0 && b->r->packets < b->count);
 	if (b->turns-- > 0)
 		return 1;
 	b->turns = CLOCK_EVERY - 1;

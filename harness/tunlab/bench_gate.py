@@ -20,6 +20,7 @@ How packets are counted:
 - otherwise it is run once and the figure is Ir / packets.
 packets is the last `packets=<n>` the command printed on stdout, else n (slope mode), else
 --packets (single run; it overrides what the command printed).
+A run that printed `errors=<n>` with n > 0 on any line gives no figure (a set-up problem).
 
 Exit status: 0 within the threshold (or --update); 1 regression; 2 set-up problem (valgrind
 missing, the command failed, no such baseline entry, unparsable output).
@@ -48,6 +49,7 @@ from typing import Any
 SCHEMA = "tunlab-bench-gate/1"
 DEFAULT_THRESHOLD = 0.10
 _PACKETS = re.compile(r"\bpackets=(\d+)")
+_ERRORS = re.compile(r"\berrors=(\d+)")
 
 
 class GateError(Exception):
@@ -129,6 +131,10 @@ def measure_once(command: list[str], workdir: Path, extra: list[str] | None = No
         ir = counted(out.read_text(), exclude)
     except OSError as e:
         raise GateError(f"callgrind wrote no output file ({e}):\n{res.stderr[-2000:]}") from None
+    bad = [line for line in res.stdout.splitlines() if (m := _ERRORS.search(line)) and int(m[1])]
+    if bad:  # packets that failed are not the work the figure divides by
+        raise GateError(f"{' '.join(command)} reported errors: a figure needs a clean run:\n"
+                        f"{bad[0][:300]}")
     found = _PACKETS.findall(res.stdout)
     return ir, (int(found[-1]) if found else None), res.stdout
 

@@ -180,6 +180,15 @@ def test_bare_program_jumbo_cell_sets_the_mtu(netns):
     assert err == "" and samples[0]["packets"] > 100 and samples[0]["errors"] <= 2, res.stdout
 
 
+def test_bare_program_counted_loop_ends_at_its_first_error_when_nothing_answers(netns):
+    # count=<n> (the callgrind gate's fixed work) has no deadline: without this end, a driver
+    # that stopped answering would be waited for, 1 s a turn, for ever
+    res = subprocess.run(NETNS_NO_ECHO + [str(BARE), "rtt,64,600000,count=100000,warmup=0"],
+                         capture_output=True, text=True, timeout=30)
+    samples, err = bare_program.parse_bare_lines(res.stdout)
+    assert samples and samples[0]["packets"] == 0 and samples[0]["errors"] == 1, res.stdout
+
+
 @pytest.mark.parametrize("arg", ["", "sideways,64,100", "rtt,20,100", "rtt,64", "rtt,64,100,reps=0",
                                  "rtt,64,100,frobnicate"])
 def test_bare_program_refuses_bad_arguments(arg):

@@ -98,3 +98,14 @@ def test_gate_set_up_errors_exit_2(demo_builds, tmp_path, capsys):
     # a baseline taken one way is not compared with a figure taken another way
     assert gate("--baseline", base, "--name", "demo", "--", demo_builds["normal"], "3000") == 2
     assert gate("--baseline", base, "--name", "demo", "--", "false") == 2
+
+
+def test_a_run_that_reports_errors_gives_no_figure(demo_builds, tmp_path, capsys):
+    """A fixed-work run whose packets failed (the bare program's errors=) is not measured."""
+    script = tmp_path / "errs.sh"
+    script.write_text("#!/bin/sh\necho 'TUNLAB-BARE kind=rtt packets=3000 errors=0'\n"
+                      "echo 'TUNLAB-BARE kind=rtt packets=0 errors=1'\n")
+    script.chmod(0o755)
+    with pytest.raises(bench_gate.GateError, match="reported errors"):
+        bench_gate.measure([str(script)])
+    assert gate("--baseline", tmp_path / "b.json", "--name", "x", "--update", "--", script) == 2
