@@ -66,10 +66,10 @@ class FifoPort:
     would never see one)."""
 
     def __init__(self, path: Path, copy_to: Path | None = None) -> None:
-        """`copy_to`: a file that gets the first COPY_MAX bytes of the guest's output too."""
+        """`copy_to`: a file that gets the first COPY_MAX bytes of the guest's output too
+        (removed if writing it fails: no copy rather than a short one)."""
         self.path = path
         self.copy_to = copy_to
-        self.copy_short = False  # writing the copy failed: it is not all the guest sent
         self.fifo_in = Path(f"{path}.in")
         self.fifo_out = Path(f"{path}.out")
         self._fds: dict[str, int] = {}
@@ -87,7 +87,7 @@ class FifoPort:
         """Wait until QEMU has opened the port (its .in has a reader), start the relay and
         return the harness's end of it. Raises GuestDied when QEMU exits or the deadline
         passes first."""
-        while "in" not in self._fds:
+        while True:
             try:
                 self._fds["in"] = os.open(self.fifo_in, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
                 break
@@ -127,16 +127,16 @@ class FifoPort:
                         chunk = None
                     if chunk == b"":  # every writer has gone: QEMU has exited
                         if copy:
-                            copy.close()
+                            self._end_copy(copy)
                             copy = None
                         self._eof.set()
                     elif chunk:
                         if copy and room > 0:
                             try:
                                 room -= copy.write(chunk[:room])
-                            except OSError:  # a full disk: the copy is short, the relay goes on
-                                room = 0
-                                self.copy_short = True
+                            except OSError:  # a full disk: no copy; the relay goes on
+                                self._end_copy(copy, failed=True)
+                                copy = None
                         pending += chunk
                 if w and pending:
                     try:
@@ -147,11 +147,20 @@ class FifoPort:
             pass
         finally:
             if copy:
-                copy.close()
+                self._end_copy(copy)
         try:
             relay.shutdown(socket.SHUT_WR)  # the harness reads the end of the stream
         except OSError:
             pass
+
+    def _end_copy(self, copy: BinaryIO, failed: bool = False) -> None:
+        """Close the copy; remove it if writing it failed (no copy rather than a short one)."""
+        try:
+            copy.close()
+        except OSError:
+            failed = True
+        if failed and self.copy_to:
+            self.copy_to.unlink(missing_ok=True)
 
     def _to_guest(self, wfd: int, relay: socket.socket) -> None:
         try:

@@ -37,6 +37,27 @@ def _recv_exactly(sock: socket.socket, n: int, timeout: float = 10.0) -> bytes:
     return bytes(got)
 
 
+def _read_while_qemu_writes(port: FifoPort, data: bytes, one_byte_writes: bool) -> bytes:
+    """QEMU writes `data` and exits, the port is closed at once (Machine.kill), and a reader
+    thread (like the console watcher) takes what the harness's end gives; returns that."""
+    rd, wr = _qemu_side(port)
+    mine = port.connect(lambda: True, time.monotonic() + 5, lambda: "test")
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(_recv_exactly(mine, 10**6)))
+    reader.start()
+    if one_byte_writes:
+        for i in range(len(data)):
+            os.write(wr, data[i:i + 1])
+    else:
+        os.write(wr, data)
+    os.close(rd)
+    os.close(wr)  # QEMU exits ...
+    port.close()  # ... and is cleaned up at once
+    reader.join(timeout=10)
+    mine.close()
+    return got[0] if got else b""
+
+
 @pytest.fixture
 def port(tmp_path: Path):
     p = FifoPort(tmp_path / "control")
@@ -70,21 +91,9 @@ def test_what_qemu_wrote_before_it_exited_reaches_the_harness_and_the_copy(tmp_p
     copy (a recording's control.raw) holds the same bytes."""
     for n in range(5):
         port = FifoPort(tmp_path / f"c{n}", copy_to=tmp_path / f"c{n}.raw")
-        rd, wr = _qemu_side(port)
-        mine = port.connect(lambda: True, time.monotonic() + 5, lambda: "test")
-        got: list[bytes] = []
-        reader = threading.Thread(target=lambda: got.append(_recv_exactly(mine, 10**6)))
-        reader.start()
         data = os.urandom(5000)
-        for i in range(len(data)):
-            os.write(wr, data[i:i + 1])
-        os.close(rd)
-        os.close(wr)  # QEMU exits ...
-        port.close()  # ... and is cleaned up at once
-        reader.join(timeout=10)
-        assert got == [data]
+        assert _read_while_qemu_writes(port, data, one_byte_writes=True) == data
         assert (tmp_path / f"c{n}.raw").read_bytes() == data
-        mine.close()
 
 
 def test_the_copy_is_whole_even_when_the_harness_reads_nothing(tmp_path: Path):
@@ -191,3 +200,14 @@ def test_a_guest_in_record_or_replay_mode_gets_pipe_chardevs_and_others_sockets(
         spec = GuestSpec(name="g", target="linux", kernel=tmp_path / "vmlinuz",
                          icount=f"shift=7,rr={mode},rrfile={tmp_path / 'r.bin'}")
         assert chardevs(spec) == ["pipe", "pipe"]
+
+
+def test_a_copy_that_cannot_be_written_is_removed_and_the_relay_goes_on(tmp_path: Path):
+    """A full disk (a link to /dev/full) leaves no copy rather than a short one, which a
+    replay would report as a difference; the harness still gets every byte."""
+    link = tmp_path / "control.raw"
+    link.symlink_to("/dev/full")
+    port = FifoPort(tmp_path / "c", copy_to=link)
+    data = os.urandom(20_000)
+    assert _read_while_qemu_writes(port, data, one_byte_writes=False) == data
+    assert not os.path.lexists(link) and os.path.exists("/dev/full")
