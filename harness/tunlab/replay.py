@@ -3,13 +3,15 @@
 `--record` (pytest, `tunlab repro --record`) boots each VM guest in record mode: QEMU writes
 every non-deterministic input (the serial ports' input, the clock) to `replay.bin` in the
 guest's run directory, beside `record.json` (what the guest booted: kernel, initrd, command
-line, shape) and `console.log`. Under pytest each test then gets a guest of its own, and a
-failing test keeps its recording in `<test logs>/guest/`; a passing test's is deleted.
+line, shape), `console.log` and `control.raw` (every byte the agent sent, qemu.CONTROL_COPY).
+Under pytest each test then gets a guest of its own, and a failing test keeps its recording
+in `<test logs>/guest/`; a passing test's is deleted.
 
 `tunlab replay DIR` boots the same guest in replay mode from DIR (no agent is talked to:
 the control channel's input comes from the recording), reads the console until QEMU ends,
-and compares it byte for byte with DIR/console.log. `--gdb` starts QEMU's gdb stub,
-waiting (`-S`) on 127.0.0.1:PORT, and prints the gdb command that attaches.
+and compares it, and what the agent sent, byte for byte with DIR/console.log and
+DIR/control.raw. `--gdb` starts QEMU's gdb stub, waiting (`-S`) on 127.0.0.1:PORT, and
+prints the gdb command that attaches.
 
 Record mode runs the guest with an instruction counter instead of real time: slower, and
 its timing is not real. It is never used for throughput figures: `tunlab bench` has no
@@ -35,8 +37,8 @@ from typing import Any, Callable
 
 from tunlab.errors import SetupError, UsageError
 from tunlab.fifo_port import COPY_MAX
-from tunlab.qemu import CONTROL_COPY
 from tunlab.machine import Drive, GuestSpec
+from tunlab.qemu import CONTROL_COPY
 
 NOT_THROUGHPUT = ("tunlab: --record: the guests ran in QEMU's record mode (instruction counting, "
                   "paced input): their timings, and any throughput figure of this run, are not "

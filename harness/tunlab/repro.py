@@ -844,7 +844,7 @@ def main(args: argparse.Namespace, base: RunConfig, target_given: bool, driver_g
     ref_name = args.reference if args.reference is not None else repro.reference
     reference = cfg.with_(driver=ref_name) if ref_name and repro.failure.kind == "check" else None
     logs = args.logs or BUILD / "repro" / time.strftime("%Y%m%d-%H%M%S")
-    record = None
+    record: RecordFn | None = None
     if args.record:
         if args.minimize:
             raise UsageError("--record with --minimize: minimize first, then replay FILE.min "
@@ -853,8 +853,9 @@ def main(args: argparse.Namespace, base: RunConfig, target_given: bool, driver_g
         plan = plan_for(cfg)
         replay.check_recordable(plan.spec, plan.accel, plan.backend)
 
-        def record(spec: GuestSpec, run_dir: Path) -> GuestSpec:
+        def recorded(spec: GuestSpec, run_dir: Path) -> GuestSpec:
             return replay.record_spec(spec, run_dir, plan.accel, plan.backend)
+        record = recorded
     replayer = Replayer(repro, cfg, logs, reference, log=lambda s: print(f"tunlab repro: {s}", flush=True),
                         record=record)
     print(f"tunlab repro: {args.file}: {len(repro.steps)} requests, failure: {repro.failure}; "
@@ -871,7 +872,6 @@ def main(args: argparse.Namespace, base: RunConfig, target_given: bool, driver_g
     print(f"tunlab repro: {'REPRODUCED' if ok else 'NOT REPRODUCED'}: want {repro.failure}; "
           f"the replay gave {got} ({time.monotonic() - t0:.1f} s; logs {out.run_dir})")
     if record is not None:
-        from tunlab import replay
         replay.after_test(out.run_dir, keep=True)
         print(f"tunlab repro: recorded: replay it exactly with `tunlab replay {out.run_dir}` "
               f"(--gdb to debug it)")
