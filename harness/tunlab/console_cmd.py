@@ -37,6 +37,7 @@ import os
 import re
 import select
 import shlex
+import signal
 import sys
 import textwrap
 from dataclasses import dataclass, field
@@ -534,6 +535,10 @@ def main(args: argparse.Namespace, cfg: "object") -> int:
             raise UsageError(f"--batch {batch_file}: {e.strerror or e}") from None
     elif batch_file == "-" or not sys.stdin.isatty():
         source = sys.stdin
+    if source is None and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A person at the terminal stops the guest with Ctrl-C, even when tunlab was started
+        # with SIGINT ignored (as `cmd &` in a shell without job control starts it).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     plan = targets.plan(cfg)  # type: ignore[arg-type]
     spec, shell_note = plan.target.with_console_shell(plan.spec)
     # In batch mode the console goes to stderr, so stdout is the requests and replies.

@@ -110,12 +110,17 @@ class Pty:
     """The console in a pseudo-terminal of its own (its controlling terminal, so ^C is
     SIGINT from the line discipline, as in a real terminal)."""
 
-    def __init__(self, env_extra=None):
+    def __init__(self, env_extra=None, sigint_ignored=False):
+        """sigint_ignored: start it as a shell without job control starts `cmd &`."""
         self.master, slave = os.openpty()
+
+        def child() -> None:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            # what it inherits is set, not left to whoever ran the tests
+            signal.signal(signal.SIGINT, signal.SIG_IGN if sigint_ignored else signal.SIG_DFL)
         self.proc = subprocess.Popen(CMD, stdin=slave, stdout=slave, stderr=slave, cwd=REPO,
                                      env={**ENV, "TERM": "dumb", **(env_extra or {})},
-                                     start_new_session=True,
-                                     preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+                                     start_new_session=True, preexec_fn=child)
         os.close(slave)
         self.out = b""
 
@@ -160,9 +165,11 @@ class Pty:
         return self.out.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
-@pytest.mark.parametrize("when", ["at the prompt", "during a request"])
-def test_ctrl_c_stops_the_guest_keeps_the_logs_and_exits_130(when):
-    t = Pty()
+@pytest.mark.parametrize("when, sigint_ignored", [
+    ("at the prompt", False), ("during a request", False),
+    ("at the prompt", True)])  # started with SIGINT ignored: Ctrl-C still works
+def test_ctrl_c_stops_the_guest_keeps_the_logs_and_exits_130(when, sigint_ignored):
+    t = Pty(sigint_ignored=sigint_ignored)
     t.expect(rb"agent> ")
     # CPython's readline checks for signals only when its select() is interrupted: a
     # Ctrl-C that lands between printing the prompt and entering select() waits for the
