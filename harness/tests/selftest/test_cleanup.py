@@ -36,8 +36,11 @@ def _qemu_children(pid: int) -> list[int]:
 def _start_console_session() -> tuple[subprocess.Popen, list[int]]:
     """`tunlab console` waiting at its prompt, and its QEMU's pid."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "harness"))
+    # SIGINT as a terminal's job has it, whatever this run inherited (a shell without job
+    # control starts `cmd &` with SIGINT ignored, and tunlab then rightly ignores it too)
     proc = subprocess.Popen([sys.executable, "-m", "tunlab", "console"], cwd=REPO, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = proc.stdout.readline().decode(errors="replace")
