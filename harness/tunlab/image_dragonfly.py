@@ -49,7 +49,7 @@ from tunlab.dragonfly_console import (ConsoleCursor, PhaseFailed, ProgressLine,
                                       wait_for_phase_done)
 from tunlab.dragonfly_media import MediaError, accept_file, acquire_iso, load_catalog
 from tunlab.errors import GuestCrash, GuestDied, SetupError, TunlabError
-from tunlab.machine import Drive, GuestSpec, Machine, create_machine
+from tunlab.machine import Drive, GuestSpec, Machine, cpu_fields, create_machine
 from tunlab.paths import AGENT_DIR, CACHE, GUEST_IMAGE_DIR, REPO
 
 RECIPE = GUEST_IMAGE_DIR / "dragonfly"
@@ -227,8 +227,7 @@ def vm_shape(accel: str, memory_mb: int, hw: Hardware = HW) -> dict[str, Any]:
     shape: dict[str, Any] = {"machine": hw.machine, "cpus": hw.cpus, "memory_mb": memory_mb,
                              "boot_timeout": SESSION_BOOT_TIMEOUT}
     if accel == "kvm":
-        model, *features = hw.kvm_cpu.split(",")
-        shape.update(cpu_model=model, cpu_features=tuple(features))
+        shape.update(cpu_fields(hw.kvm_cpu))
     return shape
 
 

@@ -21,7 +21,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,12 @@ _FEATURE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*=(on|off)$")
 # Drive interfaces both backends attach by themselves (QEMU 7.2's if=scsi needs a controller
 # that -nodefaults leaves out; there is no if=sata: q35's AHCI is if=ide)
 DRIVE_INTERFACES = ("ide", "virtio")
+
+
+def cpu_fields(cpu: str) -> dict[str, Any]:
+    """A QEMU -cpu value ("Nehalem,pmu=off") as GuestSpec's cpu_model and cpu_features."""
+    model, *features = cpu.split(",")
+    return {"cpu_model": model, "cpu_features": tuple(features)}
 
 
 def resolve(spec: GuestSpec, accel: str) -> GuestSpec:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -83,6 +84,8 @@ QEMU_OPTS_REFUSED = {
     "-smp": "use --smp",
     "-gdb": "use --gdb [PORT]",
     "-s": "use --gdb [PORT]",
+    "-cpu": "use --cpu MODEL[,feature=on|off] (QEMU keeps the last -cpu: one given here "
+            "would replace the guest's described CPU behind the snapshot key's back)",
 }
 
 
@@ -102,6 +105,24 @@ def parse_qemu_opts(text: str) -> tuple[str, ...]:
         if refused:
             raise argparse.ArgumentTypeError(f"{w} is not allowed in --qemu-opts: {refused}")
     return words
+
+
+_CPU_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_CPU_FEATURE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*=(on|off)")
+
+
+def parse_cpu(text: str) -> str:
+    """--cpu: a QEMU CPU model and its feature switches, `MODEL[,name=on|off...]` (the form
+    both backends translate: GuestSpec.cpu_model and cpu_features)."""
+    model, *features = text.split(",")
+    if not _CPU_MODEL.fullmatch(model):
+        raise argparse.ArgumentTypeError(f"{text!r}: want MODEL[,feature=on|off...], e.g. "
+                                         f"Nehalem,pmu=off or max (qemu-system-x86_64 -cpu help)")
+    bad = [f for f in features if not _CPU_FEATURE.fullmatch(f)]
+    if bad:
+        raise argparse.ArgumentTypeError(f"{text!r}: {bad[0]!r} is not a feature switch "
+                                         f"name=on or name=off")
+    return text
 
 
 def parse_port(text: str) -> int:
@@ -133,6 +154,9 @@ OPTIONS = (
            "would, given with '=' (--qemu-opts='-icount shift=auto'); through libvirt they go to the domain's "
            "<qemu:commandline> (env TUNLAB_QEMU_OPTS)", default="", type=parse_qemu_opts,
            env="TUNLAB_QEMU_OPTS", metavar="'OPTS'"),
+    Option("--cpu", "the vCPU of VM guests, QEMU's model and feature switches "
+           "(MODEL[,feature=on|off...], e.g. Nehalem,pmu=off) (default: the target's; TCG: max, "
+           "KVM: host; DragonFly under KVM: Nehalem,pmu=off)", type=parse_cpu, metavar="MODEL"),
     Option("--gdb", f"start VM guests with QEMU's gdb stub on 127.0.0.1:PORT (default port "
            f"{GDB_PORT}); the guest boots at once and the gdb command to attach is printed. "
            f"gdb attached stops the guest (continue or detach lets it go on); requests "
@@ -155,6 +179,7 @@ class RunConfig:
     smp: int | None = None
     memory: int | None = None
     qemu_opts: tuple[str, ...] = ()   # parsed (parse_qemu_opts); a string is parsed here too
+    cpu: str | None = None            # --cpu MODEL[,feature=on|off...] (parse_cpu)
     gdb: int | None = None            # the gdb stub's port on VM guests
     fresh: str = "auto"               # --fresh: restore, boot or reuse guests (snapshot.py)
     sanitizers: bool = True    # kpi: ASan/UBSan build (benchmarks turn it off)
@@ -184,6 +209,11 @@ class RunConfig:
                 object.__setattr__(self, "qemu_opts", parse_qemu_opts(self.qemu_opts or ""))
             except argparse.ArgumentTypeError as e:
                 raise UsageError(f"--qemu-opts: {e}") from None
+        if self.cpu is not None:
+            try:
+                parse_cpu(self.cpu)
+            except argparse.ArgumentTypeError as e:
+                raise UsageError(f"--cpu: {e}") from None
         return self
 
     def with_(self, **changes: Any) -> "RunConfig":

@@ -123,6 +123,31 @@ def test_plan_carries_every_knob_into_the_guest_spec(vm_target):
     assert (plain.qemu_opts, plain.gdb_port, plain.cpus) == ((), None, SPEC.cpus)
 
 
+def test_cpu_replaces_the_targets_cpu_in_the_guest_spec(vm_target):
+    """(GuestSpec's CPU fields into QEMU's -cpu and libvirt's <cpu>: test_vm_description.py.)"""
+    cfg = RunConfig.from_args(_parse("--target", "vmstandin", "--accel", "tcg",
+                                     "--cpu", "Skylake-Client,pmu=off,x2apic=on"))
+    spec = targets.plan(cfg).spec
+    assert (spec.cpu_model, spec.cpu_features) == ("Skylake-Client", ("pmu=off", "x2apic=on"))
+    cmd = qemu_command(spec, "tcg", Path("/s/c"), Path("/s/d"))
+    assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "-cpu"] == ["Skylake-Client,pmu=off,x2apic=on"]
+
+
+@pytest.mark.parametrize("text, why", [
+    ("", "want MODEL"), ("Nehalem,pmu", "not a feature switch"), ("Nehalem,+pmu", "not a feature"),
+    ("max,pmu=yes", "not a feature"), ("-cpu", "want MODEL")])
+def test_a_bad_cpu_is_a_usage_error_saying_the_form(text, why):
+    with pytest.raises(SystemExit):
+        _parse("--cpu", text)
+    with pytest.raises(UsageError, match=why):
+        RunConfig(target="kpi", cpu=text).validate()
+
+
+def test_qemu_opts_may_not_give_a_cpu():
+    with pytest.raises(argparse.ArgumentTypeError, match="--cpu"):
+        parse_qemu_opts("-cpu host")
+
+
 def test_knobs_do_not_apply_to_a_host_process_target():
     from tunlab.targets.kpi import KpiTarget
     assert not KpiTarget.uses_vm  # plan leaves a host process's spec alone (as --smp)

@@ -12,7 +12,7 @@ from tunlab import driver_source
 from tunlab.crash_patterns import ConsolePatterns
 from tunlab.driver_source import FEATURES, DriverSource
 from tunlab.errors import TargetUnavailable, UsageError
-from tunlab.machine import GuestSpec
+from tunlab.machine import GuestSpec, cpu_fields
 from tunlab.runconfig import RunConfig
 from tunlab.spec_rows import STOCK_VERSIONS
 
@@ -134,6 +134,8 @@ def plan(cfg: RunConfig) -> TargetPlan:
         shape["memory_mb"] = cfg.memory
     if target.uses_vm and cfg.qemu_opts:
         shape["qemu_opts"] = tuple(cfg.qemu_opts)
+    if target.uses_vm and cfg.cpu:
+        shape.update(cpu_fields(cfg.cpu))
     if target.uses_vm and cfg.gdb:
         shape["gdb_port"] = cfg.gdb
     spec = dataclasses.replace(spec, **shape)
