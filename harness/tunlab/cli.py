@@ -59,7 +59,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         targets.driver_choice(d)  # a bad path is an error before anything runs
     out = args.out or BUILD / "conformance" / time.strftime("%Y%m%d-%H%M%S")
     t0 = time.monotonic()
-    columns, status = dict(conf.run_suite(cfg.target, d, out) for d in runs), 0
+    columns, status = dict(conf.run_suite(cfg, d, out) for d in runs), 0
     print(conf.render(columns))
     wall = time.monotonic() - t0
     if args.baseline:

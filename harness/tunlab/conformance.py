@@ -24,6 +24,7 @@ from tunlab.errors import SetupError, UsageError
 
 from tunlab.driver_source import FEATURES
 from tunlab.paths import BUILD, REPO
+from tunlab.runconfig import RunConfig, to_argv
 from tunlab.spec_rows import BY_ID, ROWS, needs
 from tunlab.targets import DriverChoice, driver_choice
 
@@ -212,16 +213,19 @@ def merge(files: list[Path]) -> str:
 SUITE = REPO / "harness" / "tests" / "conformance"
 
 
-def run_suite(target: str, driver: str, out: Path, extra: list[str] | None = None,
+def run_suite(cfg: RunConfig, driver: str, out: Path, extra: list[str] | None = None,
               say: Callable[[str], None] = print) -> tuple[str, dict[str, str]]:
-    """The conformance suite on one driver, in a pytest of its own: its column's name and
-    row cells, as the run's JSON says. Its output goes to out/<label>.log."""
+    """The conformance suite on one driver, in a pytest of its own with `cfg`'s other run
+    options (--cpu, --smp, ...): its column's name and row cells, as the run's JSON says.
+    Its output goes to out/<label>.log."""
+    target = cfg.target
     out.mkdir(parents=True, exist_ok=True)
     label = driver_choice(driver).label
     json_path, log = out / f"{label}.json", out / f"{label}.log"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--target", target,
-           "--driver", driver, "-m", "not mutation", f"--conformance-json={json_path}",
-           "--tunlab-logs", str(out / f"{label}-logs"), str(SUITE), *(extra or [])]
+           "--driver", driver, *to_argv(cfg, skip=("--target", "--driver")), "-m", "not mutation",
+           f"--conformance-json={json_path}", "--tunlab-logs", str(out / f"{label}-logs"),
+           str(SUITE), *(extra or [])]
     say(f"tunlab conformance: {target}/{label}: running the suite ({log})")
     env = dict(os.environ, PYTHONPATH=str(REPO / "harness"))
     with open(log, "w") as f:

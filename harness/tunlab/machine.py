@@ -67,7 +67,7 @@ class GuestSpec:
     driver: str = ""  # what hello's driver= must say ("name:sha"; "name:" any sha; "": unchecked)
 
 
-_FEATURE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*=(on|off)$")
+CPU_FEATURE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*=(on|off)$")  # QEMU's, lower case
 # Drive interfaces both backends attach by themselves (QEMU 7.2's if=scsi needs a controller
 # that -nodefaults leaves out; there is no if=sata: q35's AHCI is if=ide)
 DRIVE_INTERFACES = ("ide", "virtio")
@@ -89,7 +89,7 @@ def resolve(spec: GuestSpec, accel: str) -> GuestSpec:
     if spec.cpus < 1 or spec.memory_mb < 1:
         raise SetupError(f"guest {spec.name}: {spec.cpus} vCPUs and {spec.memory_mb} MiB: "
                          f"both must be at least 1")
-    bad = [f for f in spec.cpu_features if not _FEATURE_RE.match(f)]
+    bad = [f for f in spec.cpu_features if not CPU_FEATURE_RE.match(f)]
     if bad:
         raise SetupError(f"guest {spec.name}: CPU feature {bad[0]!r}: write name=on or name=off")
     for d in spec.drives:

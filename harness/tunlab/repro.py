@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +83,7 @@ LIVE_COUNTERS = ("mbufs", "clusters", "mbuf_bytes", "cdevs", "ifnets", "files", 
 LEAK_ORDER = ("mbufs", "clusters", "knotes", "malloc_tun", "ifnets", "cdevs", "files", "mbuf_bytes")
 KINDS = ("crash", "died", "hang", "error", "protocol", "check", "leak")
 HEADER_KEYS = ("target", "driver", "driver-id", "image", "backend", "accel", "smp", "memory",
-               "test", "failure", "reference", "message", "recorded")
+               "cpu", "qemu-opts", "test", "failure", "reference", "message", "recorded")
 
 
 # -- the file --------------------------------------------------------------------------------
@@ -129,6 +130,8 @@ class Repro:
     accel: str = ""
     smp: str = ""
     memory: str = ""
+    cpu: str = ""
+    qemu_opts: str = ""                # as the shell would split it (--qemu-opts)
     test: str = ""
     reference: str = ""
     message: str = ""
@@ -626,6 +629,10 @@ def config_for(repro: Repro, base: RunConfig, driver: str | None = None) -> RunC
         changes["smp"] = int(repro.smp)
     if repro.memory.isdigit() and base.memory is None:
         changes["memory"] = int(repro.memory)
+    if repro.cpu and base.cpu is None:
+        changes["cpu"] = repro.cpu
+    if repro.qemu_opts and not base.qemu_opts:
+        changes["qemu_opts"] = repro.qemu_opts  # with_ parses and checks it
     if base.image is None and repro.image and Path(repro.image).is_dir() and base.target == repro.target:
         changes["image"] = Path(repro.image)
     return base.with_(**changes)
@@ -787,7 +794,8 @@ def from_run(steps: list[Step], failure: Failure, cfg: RunConfig, plan: targets.
                  driver_id=driver_id, image=image,
                  backend=plan.backend if plan else cfg.backend,
                  accel=plan.accel if plan else cfg.accel,
-                 smp=str(cfg.smp or ""), memory=str(cfg.memory or ""), test=test,
+                 smp=str(cfg.smp or ""), memory=str(cfg.memory or ""), cpu=cfg.cpu or "",
+                 qemu_opts=shlex.join(cfg.qemu_opts), test=test,
                  reference=reference, message=message,
                  recorded=time.strftime("%Y-%m-%d %H:%M:%S"))
 

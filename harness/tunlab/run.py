@@ -128,7 +128,7 @@ def run_conformance(cfg: RunConfig, rows: list[Row]) -> None:
     boots in a moment: kpi), as its rows table."""
     from tunlab import conformance
     out = BUILD / "conformance" / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    column, cells = conformance.run_suite(cfg.target, cfg.driver, out,
+    column, cells = conformance.run_suite(cfg, cfg.driver, out,
                                           say=lambda line: print(f"  {line}"))
     print("\n".join("  " + line for line in conformance.render({column: cells}).splitlines()))
     bad = conformance.unexpected(cells)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tunlab.errors import UsageError
+from tunlab.machine import CPU_FEATURE_RE
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,6 @@ def parse_qemu_opts(text: str) -> tuple[str, ...]:
 
 
 _CPU_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_CPU_FEATURE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*=(on|off)")
 
 
 def parse_cpu(text: str) -> str:
@@ -118,10 +118,10 @@ def parse_cpu(text: str) -> str:
     if not _CPU_MODEL.fullmatch(model):
         raise argparse.ArgumentTypeError(f"{text!r}: want MODEL[,feature=on|off...], e.g. "
                                          f"Nehalem,pmu=off or max (qemu-system-x86_64 -cpu help)")
-    bad = [f for f in features if not _CPU_FEATURE.fullmatch(f)]
+    bad = [f for f in features if not CPU_FEATURE_RE.match(f)]
     if bad:
         raise argparse.ArgumentTypeError(f"{text!r}: {bad[0]!r} is not a feature switch "
-                                         f"name=on or name=off")
+                                         f"name=on or name=off (lower case, as QEMU names them)")
     return text
 
 

@@ -13,7 +13,7 @@ import pytest
 from tunlab import targets
 from tunlab.targets.base import unregister
 from tunlab.crash_patterns import LINUX_CONSOLE
-from tunlab.errors import UsageError
+from tunlab.errors import SetupError, UsageError
 from tunlab.libvirt_backend import domain_xml
 from tunlab.machine import GuestSpec
 from tunlab.paths import REPO
@@ -135,10 +135,10 @@ def test_cpu_replaces_the_targets_cpu_in_the_guest_spec(vm_target):
 
 @pytest.mark.parametrize("text, why", [
     ("", "want MODEL"), ("Nehalem,pmu", "not a feature switch"), ("Nehalem,+pmu", "not a feature"),
-    ("max,pmu=yes", "not a feature"), ("-cpu", "want MODEL")])
+    ("max,pmu=yes", "not a feature"), ("-cpu", "want MODEL"), ("max,SSE4.2=on", "lower case")])
 def test_a_bad_cpu_is_a_usage_error_saying_the_form(text, why):
     with pytest.raises(SystemExit):
-        _parse("--cpu", text)
+        _parse(f"--cpu={text}")
     with pytest.raises(UsageError, match=why):
         RunConfig(target="kpi", cpu=text).validate()
 
@@ -195,3 +195,25 @@ def test_a_guest_without_a_monitor_has_no_hang_report(tmp_path):
             g.agent.request("debug", op="stall", ms=3000, timeout=0.5)
         assert "hang report" not in str(e.value)
         assert not (tmp_path / "hang-report.txt").exists()
+
+
+def test_the_conformance_suite_gets_the_run_options_in_its_own_pytest(monkeypatch, tmp_path):
+    """tunlab conformance and tunlab run start the suite in a pytest of their own: every run
+    option reaches it (only --target and --driver were passed before)."""
+    from tunlab import conformance
+    seen: list[list[str]] = []
+    real_run = subprocess.run
+
+    def run(cmd, **kw):  # the suite's pytest is only noted; the driver's era check runs
+        if "pytest" not in cmd:
+            return real_run(cmd, **kw)
+        seen.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1)
+    monkeypatch.setattr(conformance.subprocess, "run", run)
+    cfg = RunConfig(target="kpi", cpu="Nehalem,pmu=off", smp=2, memory=384, accel="tcg")
+    with pytest.raises(SetupError, match="wrote no row summary"):  # nothing ran: no JSON
+        conformance.run_suite(cfg, "ours", tmp_path, say=lambda line: None)
+    cmd = seen[0]
+    assert cmd[cmd.index("--target") + 1] == "kpi" and cmd[cmd.index("--driver") + 1] == "ours"
+    for opt in ("--cpu=Nehalem,pmu=off", "--smp=2", "--memory=384", "--accel=tcg"):
+        assert opt in cmd, cmd

@@ -265,3 +265,18 @@ def test_an_interrupt_while_a_dead_guest_finishes_its_report_still_stops_it(tmp_
     with pytest.raises(KeyboardInterrupt):
         repro.run_steps(RunConfig(target="kpi", driver="ours"), [Step("nop", ())], tmp_path / "run")
     assert g.stopped == 1
+
+
+def test_the_vm_shape_a_failure_ran_on_is_replayed_unless_the_command_line_says_otherwise():
+    """--cpu, --qemu-opts, --smp and --memory go into the file and back into the replay's
+    run configuration; one given on the command line wins."""
+    cfg = RunConfig(target="linux", smp=2, memory=384, cpu="Nehalem,pmu=off",
+                    qemu_opts=("-rtc", "base=2020-01-01 x"))
+    r = repro.from_run(repro.parse(SAMPLE).steps, Failure("check"), cfg, None, "linux-tun")
+    again = repro.parse(r.render())
+    assert (again.cpu, again.qemu_opts) == ("Nehalem,pmu=off", "-rtc 'base=2020-01-01 x'")
+    got = repro.config_for(again, RunConfig(target="linux"))
+    assert (got.smp, got.memory, got.cpu, got.qemu_opts) == (
+        2, 384, "Nehalem,pmu=off", ("-rtc", "base=2020-01-01 x"))
+    mine = repro.config_for(again, RunConfig(target="linux", cpu="max", qemu_opts=("-no-hpet",)))
+    assert (mine.cpu, mine.qemu_opts) == ("max", ("-no-hpet",))

@@ -481,7 +481,7 @@ def test_timing_suite_runs_pytest_with_every_run_option_and_absolute_paths(tmp_p
     (tmp_path / "t_here.py").write_text("")
     cfg = runconfig.RunConfig(target="linux", driver="src", backend="libvirt", accel="tcg",
                               image=Path("img"), smp=2, memory=384,
-                              qemu_opts=("-icount", "shift=auto"), fresh="boot")
+                              qemu_opts=("-icount", "shift=auto"), cpu="Nehalem,pmu=off", fresh="boot")
     seen: list[list[str]] = []
     monkeypatch.setattr(timing.subprocess, "run", lambda cmd, **kw: seen.append(cmd))
     paths = timing._suite_paths(argparse.Namespace(suite_tests=["t_here.py::t"]), None)
