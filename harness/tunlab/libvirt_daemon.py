@@ -41,7 +41,6 @@ import os
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import threading
@@ -54,7 +53,8 @@ from types import ModuleType
 from typing import Any, Callable, ContextManager, Iterator, TypeVar
 
 from tunlab.errors import SetupError, TargetUnavailable
-from tunlab.machine import pid_running, proc_stat, processes_where, socket_base, socket_dir
+from tunlab.machine import (pid_running, processes_where, socket_dir, stale_socket_dirs,
+                            start_time)
 from tunlab.paths import BUILD
 from tunlab.timeouts import for_accel
 
@@ -174,12 +174,6 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def start_time(pid: int) -> str:
-    """A process's start time (/proc/PID/stat field 22): tells a reused pid apart."""
-    fields = proc_stat(pid)
-    return fields[19] if len(fields) > 19 else ""
-
-
 def _children(pid: int) -> list[int]:
     return processes_where(1, pid)
 
@@ -269,33 +263,13 @@ def users_of(base: Path) -> list[int]:
     return found
 
 
-def _own_dir(d: Path) -> bool:
-    """A real directory (not a link) owned by this user, with an owner file of ours."""
-    try:
-        st, owner = os.lstat(d), os.lstat(d / "owner")
-    except OSError:
-        return False
-    me = os.geteuid()
-    return (stat.S_ISDIR(st.st_mode) and st.st_uid == me and stat.S_ISREG(owner.st_mode)
-            and owner.st_uid == me)
-
-
 def sweep_stale_dirs() -> list[Path]:
     """Clean up private daemons whose harness died without stopping them: this user's own
-    directories only, and only the processes they recorded."""
-    swept = []
-    for d in socket_base().glob(PREFIX + "*"):
-        if not _own_dir(d):
-            continue
-        try:
-            pid, started = (d / "owner").read_text().split()
-        except (OSError, ValueError):
-            continue
-        if not pid.isdigit() or start_time(int(pid)) == started:
-            continue  # its run is still going
+    directories only (machine.stale_socket_dirs), and only the processes they recorded."""
+    swept = stale_socket_dirs(PREFIX)
+    for d in swept:
         kill_recorded(d)
         shutil.rmtree(d, ignore_errors=True)
-        swept.append(d)
     return swept
 
 
@@ -335,8 +309,7 @@ class PrivateDaemon:
                     f"some containers do); set {ENV_URI} to a running libvirt, e.g. qemu:///system")
         timeout = timeout if timeout is not None else START_TIMEOUT * for_accel("tcg").scale
         sweep_stale_dirs()
-        base = self.base = socket_dir(PREFIX)
-        (base / "owner").write_text(f"{os.getpid()} {start_time(os.getpid())}\n")
+        base = self.base = socket_dir(PREFIX)  # with its owner file, for the sweep
         caps = base / "cache" / "libvirt" / "qemu" / "cache" / "capabilities"
         for d in ("config/libvirt", "data", "home", caps.relative_to(base)):
             (base / d).mkdir(parents=True)

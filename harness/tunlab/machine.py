@@ -12,8 +12,10 @@ import atexit
 import dataclasses
 import os
 import re
+import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import threading
@@ -194,6 +196,12 @@ def proc_stat(pid: int | str) -> list[str]:
         return []
 
 
+def start_time(pid: int) -> str:
+    """A process's start time (/proc/PID/stat field 22): tells a reused pid apart."""
+    fields = proc_stat(pid)
+    return fields[19] if len(fields) > 19 else ""
+
+
 def pid_running(pid: int) -> bool:
     """Alive and not a zombie (an exited child of an init that does not reap is one)."""
     fields = proc_stat(pid)
@@ -232,11 +240,36 @@ def kill_orphans(pgid: int, timeout: float = 5.0) -> list[int]:
 def socket_dir(prefix: str) -> Path:
     """A new private directory (mode 0700) for unix sockets. A socket's path has at most 107
     bytes, so it is made in /tmp whatever TMPDIR says (a long TMPDIR broke the libvirt
-    backend), and in TMPDIR only when /tmp cannot be written."""
-    for base in ("/tmp", tempfile.gettempdir()):
-        if os.access(base, os.W_OK | os.X_OK):
-            return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
-    return Path(tempfile.mkdtemp(prefix=prefix))
+    backend), and in TMPDIR only when /tmp cannot be written. Its `owner` file names this
+    process (pid and start time); the directories of `prefix` whose owner is gone (a
+    harness that was SIGKILLed cleans up nothing) are removed first."""
+    for d in stale_socket_dirs(prefix):
+        shutil.rmtree(d, ignore_errors=True)
+    d = Path(tempfile.mkdtemp(prefix=prefix, dir=socket_base()))
+    (d / OWNER_FILE).write_text(f"{os.getpid()} {start_time(os.getpid())}\n")
+    return d
+
+
+OWNER_FILE = "owner"
+
+
+def stale_socket_dirs(prefix: str) -> list[Path]:
+    """socket_dir's directories of `prefix` whose owner process has ended: this user's own
+    (a real directory and owner file, both owned by this user), never another's."""
+    stale = []
+    me = os.geteuid()
+    for d in socket_base().glob(prefix + "*"):
+        try:
+            st, owner = os.lstat(d), os.lstat(d / OWNER_FILE)
+            pid, started = (d / OWNER_FILE).read_text().split()
+        except (OSError, ValueError):
+            continue
+        if not (stat.S_ISDIR(st.st_mode) and st.st_uid == me and stat.S_ISREG(owner.st_mode)
+                and owner.st_uid == me):
+            continue
+        if pid.isdigit() and start_time(int(pid)) != started:
+            stale.append(d)
+    return stale
 
 
 def socket_base() -> Path:

@@ -193,7 +193,7 @@ class QemuMachine(ProcessMachine):
             raise SetupError(f"{QEMU} not found: run `make deps` (installs qemu-system-x86)")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # Unix socket paths are limited to 108 bytes: keep them short, outside the run dir.
-        self.sock_dir = sock_dir = socket_dir("tunlab-")
+        self.sock_dir = sock_dir = socket_dir("tunlab-q-")  # not "tunlab-": libvirt's are tunlab-l*
         self.qmp_path = sock_dir / "qmp.sock"
         listeners = {}
         if on_fifos(self.spec):

@@ -3,6 +3,7 @@ sweep that touches only this user's directories and the processes they recorded,
 during a libvirt call."""
 
 import os
+import shutil
 import signal
 import threading
 import subprocess
@@ -26,7 +27,7 @@ def test_socket_dirs_are_short_whatever_tmpdir_says(tmp_path, monkeypatch):
     try:
         assert len(str(d / "runtime" / "libvirt" / "libvirt-sock")) < 60
     finally:
-        d.rmdir()
+        shutil.rmtree(d)
     m = libvirt_backend.LibvirtMachine(GuestSpec(target="linux", name="x"), long_tmp / "run", "tcg")
     sock = m._socket_dir() / "control.sock"
     try:
@@ -42,7 +43,7 @@ def _sleeper(*argv: str) -> subprocess.Popen:
 
 @pytest.fixture
 def base(tmp_path, monkeypatch):
-    monkeypatch.setattr(libvirt_daemon, "socket_base", lambda: tmp_path)
+    monkeypatch.setattr(machine, "socket_base", lambda: tmp_path)  # where the sweep looks
     return tmp_path
 
 
@@ -72,7 +73,7 @@ def test_sweep_stops_only_recorded_processes_by_pid_and_start_time(base):
 
 
 def test_sweep_leaves_other_users_dirs_links_and_live_runs(base, tmp_path):
-    live = _stale(base, "live", f"{os.getpid()} {libvirt_daemon.start_time(os.getpid())}")
+    live = _stale(base, "live", f"{os.getpid()} {machine.start_time(os.getpid())}")
     target = tmp_path / "elsewhere"
     target.mkdir()
     (target / "owner").write_text("99999999 1\n")
@@ -121,3 +122,16 @@ def test_system_error_from_an_interrupted_callback_is_an_interrupt():
         libvirt_daemon.lv_call(libvirt_like)
     with pytest.raises(SystemError):
         libvirt_daemon.lv_call(lambda: (_ for _ in ()).throw(SystemError("other")))
+
+
+def test_a_socket_dir_left_by_a_killed_harness_is_removed_by_the_next_one(base):
+    """QEMU's and libvirt's socket directories (machine.socket_dir) name their owner; one
+    whose owner is gone (a SIGKILLed harness cleans up nothing) goes when the next is made,
+    one whose owner still runs stays."""
+    left = _stale(base, "x", owner="99999999 1").rename(base / "tunlab-q-left")
+    (left / "qmp.sock").write_text("")
+    mine = machine.socket_dir("tunlab-q-")
+    assert not left.exists() and mine.exists() and mine.parent == base
+    assert (mine / "owner").read_text().split() == [str(os.getpid()), machine.start_time(os.getpid())]
+    again = machine.socket_dir("tunlab-q-")  # this process runs: its first directory stays
+    assert mine.exists() and again.exists()
