@@ -32,9 +32,9 @@ from xml.sax.saxutils import escape, quoteattr
 from tunlab import libvirt_daemon
 from tunlab.errors import GuestDied, SetupError
 from tunlab.libvirt_daemon import lv_call
-from tunlab.qemu import StateLoadError
 from tunlab.machine import (Drive, GuestSpec, Machine, MonitorUnavailable, register_backend,
                             resolve, socket_dir, track, untrack)
+from tunlab.qemu import StateLoadError
 
 _T = TypeVar("_T")
 

@@ -237,6 +237,9 @@ def kill_orphans(pgid: int, timeout: float = 5.0) -> list[int]:
     return members
 
 
+OWNER_FILE = "owner"  # in a socket_dir: "<pid> <start time>" of the process that made it
+
+
 def socket_dir(prefix: str) -> Path:
     """A new private directory (mode 0700) for unix sockets. A socket's path has at most 107
     bytes, so it is made in /tmp whatever TMPDIR says (a long TMPDIR broke the libvirt
@@ -248,9 +251,6 @@ def socket_dir(prefix: str) -> Path:
     d = Path(tempfile.mkdtemp(prefix=prefix, dir=socket_base()))
     (d / OWNER_FILE).write_text(f"{os.getpid()} {start_time(os.getpid())}\n")
     return d
-
-
-OWNER_FILE = "owner"
 
 
 def stale_socket_dirs(prefix: str) -> list[Path]:

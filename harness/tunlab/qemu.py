@@ -293,7 +293,7 @@ class QemuMachine(ProcessMachine):
         while True:
             if not self.alive():
                 raise StateLoadError(f"QEMU could not load the saved state {self.incoming}: "
-                                f"{self.describe_exit()}")
+                                     f"{self.describe_exit()}")
             try:
                 with qmp.QMPClient(self.qmp_path, max(0.1, deadline - time.monotonic())) as q:
                     while True:
@@ -305,8 +305,9 @@ class QemuMachine(ProcessMachine):
                                 q.execute("cont")
                                 resumed = True
                         elif status not in ("inmigrate", "prelaunch"):
-                            raise StateLoadError(f"QEMU is {status!r} after loading the saved state "
-                                            f"{self.incoming}, not running (see {self.stderr_path})")
+                            raise StateLoadError(f"QEMU is {status!r} after loading the saved "
+                                                 f"state {self.incoming}, not running (see "
+                                                 f"{self.stderr_path})")
                         if time.monotonic() > deadline:
                             break
                         time.sleep(0.005)

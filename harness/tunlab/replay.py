@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tunlab.errors import SetupError, UsageError
-from tunlab.fifo_port import COPY_MAX
 from tunlab.machine import Drive, GuestSpec
 from tunlab.qemu import CONTROL_COPY
 
@@ -260,14 +259,12 @@ def _compare(recorded: bytes, replayed: bytes, prefix: str) -> dict[str, Any]:
 def _compare_control(recorded: Path, replayed: Path) -> dict[str, Any]:
     """The agent's bytes in the recording and in the replay (qemu.CONTROL_COPY): the console
     alone would miss a replay whose guest sent other bytes at the same moments. Empty for a
-    recording made without the copy; copies cut at COPY_MAX compare as far as both go."""
+    recording made without the copy; copies cut at fifo_port.COPY_MAX compare as far as both
+    go (both stop at the same byte)."""
     if not recorded.is_file():
         return {}
-    a = recorded.read_bytes()
-    b = replayed.read_bytes() if replayed.is_file() else b""
-    if len(a) >= COPY_MAX and len(b) >= COPY_MAX:
-        a, b = a[:COPY_MAX], b[:COPY_MAX]
-    return _compare(a, b, "control_")
+    replayed_bytes = replayed.read_bytes() if replayed.is_file() else b""
+    return _compare(recorded.read_bytes(), replayed_bytes, "control_")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

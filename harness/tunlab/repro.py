@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import re
 import shlex
 import time
@@ -860,10 +861,7 @@ def main(args: argparse.Namespace, base: RunConfig, target_given: bool, driver_g
         from tunlab import replay
         plan = plan_for(cfg)
         replay.check_recordable(plan.spec, plan.accel, plan.backend)
-
-        def recorded(spec: GuestSpec, run_dir: Path) -> GuestSpec:
-            return replay.record_spec(spec, run_dir, plan.accel, plan.backend)
-        record = recorded
+        record = functools.partial(replay.record_spec, accel=plan.accel, backend=plan.backend)
     replayer = Replayer(repro, cfg, logs, reference, log=lambda s: print(f"tunlab repro: {s}", flush=True),
                         record=record)
     print(f"tunlab repro: {args.file}: {len(repro.steps)} requests, failure: {repro.failure}; "

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tunlab.errors import UsageError
-from tunlab.machine import CPU_FEATURE_RE
+from tunlab.machine import CPU_FEATURE_RE, cpu_fields
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,8 @@ _CPU_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 def parse_cpu(text: str) -> str:
     """--cpu: a QEMU CPU model and its feature switches, `MODEL[,name=on|off...]` (the form
     both backends translate: GuestSpec.cpu_model and cpu_features)."""
-    model, *features = text.split(",")
+    fields = cpu_fields(text)
+    model, features = fields["cpu_model"], fields["cpu_features"]
     if not _CPU_MODEL.fullmatch(model):
         raise argparse.ArgumentTypeError(f"{text!r}: want MODEL[,feature=on|off...], e.g. "
                                          f"Nehalem,pmu=off or max (qemu-system-x86_64 -cpu help)")

@@ -1,8 +1,9 @@
 """Snapshots: a guest saved once at agent-ready and restored for every test, instead of booted.
 
 A snapshot is made from a guest booted as usual: once its agent has answered hello (nothing
-is half-read on COM2) and its clock source is final (settle_clock), the VM is stopped and its whole state written to a file (the direct
-backend: QMP `migrate` to `exec:cat > FILE`; libvirt: virDomainSave). Writable drives (the
+is half-read on COM2) and its clock source is final (settle_clock), the VM is stopped and its
+whole state written to a file (the direct backend: QMP `migrate` to `exec:cat > FILE`;
+libvirt: virDomainSave). Writable drives (the
 DragonFly session's qcow2 overlay) are copied beside it while the VM is stopped, and every
 restore gets a copy of its own. A restore starts the same VM from that state, with fresh
 serial sockets, and asks the agent `hello` again: the reply must be the one saved with the
@@ -359,9 +360,9 @@ class Snapshots:
         why = _first_line(e)
         where = self.snap.directory if self.snap else self.root / self.key
         bad = isinstance(e, (SnapshotError, StateLoadError))
-        if bad and self.snap is not None:
-            discard(self.snap.directory)
         if bad:
+            if self.snap is not None:
+                discard(self.snap.directory)
             self.snap = None
         if self.failures >= self.MAX_FAILURES:
             self.off = why

@@ -26,7 +26,7 @@ class Target(ABC):
     tun_api: str               # the semantics its tun speaks: "bsd" or "linux" (the suites'
                                # @pytest.mark.tun_api picks tests by it)
     uses_vm = True             # False: a host process (the "process" backend; --backend,
-                               # --accel, --smp, --memory, --qemu-opts, --gdb do not apply)
+                               # --accel, --smp, --memory, --cpu, --qemu-opts, --gdb do not apply)
     snapshots = False          # its VM guest can be saved at agent-ready and restored per test
                                # (snapshot.py, --fresh)
     emulated_kernel = False    # the kernel is driver/kpi's emulation: exact counters, and
